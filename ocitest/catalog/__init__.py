@@ -1,0 +1,1 @@
+"""Requirement catalog data: one TOML file per spec document (see ocitest.requirements)."""

@@ -1,0 +1,130 @@
+"""``ocitest run|requirements|doctor``: the command line around the pytest plugin.
+
+``ocitest run`` is ``pytest SUITES --runtime ...`` with the environment checked first (one
+line and exit 2 when the host cannot run the suite) and pytest's exit codes mapped onto the
+contract: 0 green or yellow, 1 red, 2 usage or environment error, 3 harness error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import ocitest
+
+from . import host
+from .environment import check_environment
+from .errors import EnvironmentProblem
+from .requirements import load_catalog
+
+
+def suites_dir() -> Path:
+    """The suites: beside the package in a checkout, inside it when installed."""
+    package = Path(ocitest.__file__).resolve().parent
+    for candidate in (package.parent / "suites", package / "suites"):
+        if (candidate / "runtime").is_dir():
+            return candidate
+    raise EnvironmentProblem(f"the compliance suites are missing (looked beside and inside {package})")
+
+
+def _usage_error(message: str) -> int:
+    print(f"ocitest: error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    try:
+        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
+        suites = suites_dir()
+    except EnvironmentProblem as problem:
+        return _usage_error(str(problem))
+    pytest_args = [str(suites), "-p", "ocitest.plugin", "-p", "no:cacheprovider",
+                   f"--rootdir={suites.parent}", "--runtime", env.runtime]
+    pytest_args += [f"--runtime-arg={a}" for a in args.runtime_arg]
+    for option, value in (("--json", args.json), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
+                          ("--runtime-timeout", args.runtime_timeout), ("--wait-timeout", args.wait_timeout)):
+        if value is not None:
+            pytest_args += [option, str(value)]
+    if args.strict:
+        pytest_args.append("--strict-verdict")
+    import pytest
+
+    code = int(pytest.main(pytest_args + extra))
+    # pytest's own codes: 2 interrupted, 4 usage error, 5 nothing collected; 3 internal error.
+    return {4: 2, 5: 2}.get(code, code)
+
+
+def cmd_requirements(args: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    if args.json:
+        print(json.dumps([req.to_json() for req in catalog], indent=2))
+        return 0
+    for req in catalog:
+        print(f"{req.id:<48} {req.level:<6} {req.section}")
+        print(f"    {req.summary}")
+    print(f"{len(catalog)} requirements")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .runtime import inspect_runtime
+
+    try:
+        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
+    except EnvironmentProblem as problem:
+        return _usage_error(str(problem))
+    info = inspect_runtime(env.runtime, args.runtime_arg)
+    print(f"runtime:   {env.runtime}: {info.version or '(no --version output)'}")
+    print(f"spec:      declares {info.spec_version or 'nothing'}; configs will say ociVersion {info.oci_version}")
+    print(f"features:  {'yes' if info.features else 'no `features` command'}")
+    print(f"busybox:   {env.busybox}")
+    print(f"schemas:   {env.schema_dir}")
+    for key, value in host.facts().items():
+        print(f"{key + ':':<10} {value}")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    import os
+
+    parser.add_argument("--runtime", default=os.environ.get("OCITEST_RUNTIME"),
+                        help="runtime binary: a path or a command on PATH (default: $OCITEST_RUNTIME)")
+    parser.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
+                        help="global runtime option, repeatable (write --runtime-arg=--flag)")
+    parser.add_argument("--schema-dir", metavar="DIR", help="runtime-spec JSON Schema folder")
+    parser.add_argument("--busybox", metavar="PATH", help="static busybox for the rootfs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocitest", description="OCI runtime compliance harness")
+    parser.add_argument("--version", action="version", version=f"ocitest {ocitest.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the compliance suites against a runtime; other arguments go to pytest")
+    _common(run)
+    run.add_argument("--json", metavar="FILE", help="write the JSON report here")
+    run.add_argument("--strict", action="store_true", help="exit 1 on yellow too")
+    run.add_argument("--runtime-timeout", type=float, metavar="S", help="time limit of one runtime call")
+    run.add_argument("--wait-timeout", type=float, metavar="S", help="time limit for a container's output or exit")
+    req = sub.add_parser("requirements", help="list the requirement catalog")
+    req.add_argument("--json", action="store_true", help="as JSON")
+    doctor = sub.add_parser("doctor", help="check the host and the runtime before a run")
+    _common(doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "run":
+        return cmd_run(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "requirements":
+        return cmd_requirements(args)
+    return cmd_doctor(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""One container as a suite test sees it: its bundle, the runtime calls on it, the caller's ends.
+
+Each method is one lifecycle operation. ``check=True`` (the default) turns a failing call into
+a Violation naming the call; tests of error paths pass ``check=False`` and look at the Call.
+Whatever happens in the test, ``remove()`` (run at teardown) kills, waits, deletes and then
+verifies that the runtime no longer knows the container.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bundle import Bundle
+from .caller import ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
+from .errors import RuntimeTimeout, Violation
+from .runtime import Call, Runtime
+
+_serial = itertools.count(1)
+
+#: File the harness creates in the evidence folder just before it invokes ``start``.
+START_TOKEN = "start-invoked"
+
+
+def new_container_id() -> str:
+    """Unique per process and across xdist workers (each is its own process)."""
+    return f"ocitest-{os.getpid()}-{next(_serial)}"
+
+
+@dataclass
+class Timeouts:
+    runtime: float = 30.0  # one runtime call
+    wait: float = 30.0  # the container's output or exit
+
+
+class LiveContainers:
+    """Containers that may still exist; the session removes leftovers on interrupt or exit."""
+
+    def __init__(self) -> None:
+        # Keyed by object, not ID: a duplicate-ID test has two objects with one ID.
+        self._live: dict[int, Container] = {}
+
+    def add(self, container: "Container") -> None:
+        self._live[id(container)] = container
+
+    def discard(self, container: "Container") -> None:
+        self._live.pop(id(container), None)
+
+    def remove_all(self) -> list[str]:
+        problems = []
+        for container in list(self._live.values()):
+            problems += container.remove()
+        return problems
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+class Container:
+    def __init__(self, runtime: Runtime, bundle: Bundle, live: LiveContainers, timeouts: Timeouts,
+                 container_id: str | None = None) -> None:
+        self.runtime = runtime
+        self.bundle = bundle
+        self.live = live
+        self.timeouts = timeouts
+        self.id = new_container_id() if container_id is None else container_id
+        self.stdio = Stdio()
+        self.console: ConsoleSocket | None = None
+        self.watch: ProcessWatch | None = None
+        self.pid: int | None = None
+        self.pid_file = bundle.path / "container.pid"
+
+    # -- lifecycle operations -------------------------------------------------------------
+
+    def create(self, *, check: bool = True, console: bool = False, pid_file: bool = True,
+               bundle_arg: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
+               write_config: bool = True) -> Call:
+        """``create --bundle B [--console-socket S] [--pid-file P] ID`` with the caller's stdio.
+
+        What the runtime printed lands in the container's pipes; it is taken from there right
+        after ``create`` returns (the program has not run yet, so it is the runtime's) and put
+        on the Call.
+        """
+        if write_config:
+            self.bundle.write()
+        if console:
+            self.console = ConsoleSocket(self.bundle.path / "console.sock")
+        self.live.add(self)
+        call = self.runtime.create(
+            self.id,
+            self.bundle.path if bundle_arg is None else bundle_arg,
+            console_socket=self.console.path if self.console else None,
+            pid_file=self.pid_file if pid_file else None,
+            fds=self.stdio.child_fds(),
+            cwd=cwd,
+        )
+        self.stdio.close_child_ends()
+        out, err = self.stdio.take()
+        call.stdout, call.stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        call.note = "stdout/stderr: what the runtime left in the container's stdio pipes"
+        if call.ok:
+            self._watch_container_process()
+        elif check:
+            raise Violation(f"create failed: {call.describe()}")
+        return call
+
+    def start(self, *, check: bool = True) -> Call:
+        (self.bundle.evidence / START_TOKEN).touch()
+        call = self.runtime.start(self.id)
+        if check and not call.ok:
+            raise Violation(f"start failed: {call.describe()}")
+        return call
+
+    def state_call(self) -> tuple[Call, dict | None]:
+        """The raw ``state`` call and its JSON (None when it failed or printed no JSON object)."""
+        call = self.runtime.state(self.id)
+        if not call.ok:
+            return call, None
+        try:
+            data = json.loads(call.stdout)
+        except ValueError:
+            return call, None
+        return call, data if isinstance(data, dict) else None
+
+    def state(self) -> dict:
+        """The container's state; a failed call or output that is not a JSON object is a violation."""
+        call, data = self.state_call()
+        if not call.ok:
+            raise Violation(f"state failed: {call.describe()}")
+        if data is None:
+            raise Violation(f"`{call.command()}` printed no JSON object: {call.stdout[:300]!r}")
+        return data
+
+    def status(self) -> str | None:
+        return self.state().get("status")
+
+    def kill(self, sig: str = "TERM", *, check: bool = True) -> Call:
+        call = self.runtime.kill(self.id, sig)
+        if check and not call.ok:
+            raise Violation(f"kill failed: {call.describe()}")
+        return call
+
+    def delete(self, *, check: bool = True, force: bool = False) -> Call:
+        call = self.runtime.delete(self.id, force=force)
+        if check and not call.ok:
+            raise Violation(f"delete failed: {call.describe()}")
+        return call
+
+    # -- the caller's view ----------------------------------------------------------------
+
+    def _watch_container_process(self) -> None:
+        """Open a pidfd on the container process (pid from state, else from the pid file)."""
+        pid = None
+        call, data = self.state_call()
+        if data and isinstance(data.get("pid"), int) and data["pid"] > 0:
+            pid = data["pid"]
+        elif self.pid_file.is_file():
+            try:
+                pid = int(self.pid_file.read_text().strip())
+            except ValueError:
+                pid = None
+        if pid is None:
+            return
+        self.pid = pid
+        try:
+            self.watch = ProcessWatch(pid)
+        except ProcessLookupError:
+            self.watch = None
+
+    def wait_exit(self, timeout: float | None = None) -> ExitStatus | None:
+        """Wait for the container process to exit; its status, or None if it is not our child."""
+        if self.watch is None:
+            raise Violation("no container process to wait for (state gave no live pid)")
+        return self.watch.wait(self.timeouts.wait if timeout is None else timeout)
+
+    def read_until(self, marker: str, timeout: float | None = None) -> str:
+        """Wait until the container printed ``marker`` on stdout; all of stdout so far."""
+        data = self.stdio.read_until(marker.encode(), self.timeouts.wait if timeout is None else timeout)
+        return data.decode("utf-8", "replace")
+
+    def output(self, timeout: float | None = None) -> str:
+        """All of stdout once the container closed it."""
+        out, _ = self.stdio.read_to_eof(self.timeouts.wait if timeout is None else timeout)
+        return out.decode("utf-8", "replace")
+
+    def finish(self) -> ExitStatus | None:
+        """End a program that waits on stdin (``probe.waiting``): close stdin, wait for the exit."""
+        self.stdio.close_stdin()
+        return self.wait_exit()
+
+    def run_to_exit(self) -> tuple[ExitStatus | None, str]:
+        """create, start, wait for exit; the status and everything the program printed."""
+        self.create()
+        self.start()
+        status = self.wait_exit()
+        return status, self.output()
+
+    def evidence(self, name: str) -> Path:
+        return self.bundle.evidence / name
+
+    # -- teardown -------------------------------------------------------------------------
+
+    def remove(self) -> list[str]:
+        """Force-remove the container whatever state it is in; returns what could not be done."""
+        problems: list[str] = []
+        self.stdio.close_stdin()
+        try:
+            call, data = self.state_call()
+            if call.ok:
+                if (data or {}).get("status") != "stopped":
+                    self.runtime.kill(self.id, "KILL")
+                    if self.watch is not None:
+                        try:
+                            self.watch.wait(self.timeouts.wait)
+                        except RuntimeTimeout as exc:
+                            problems.append(f"{self.id}: {exc} after kill KILL")
+                if not self.runtime.delete(self.id).ok:
+                    self.runtime.delete(self.id, force=True)
+                after, _ = self.state_call()
+                if after.ok:
+                    problems.append(f"{self.id}: the runtime still knows the container after delete ({after.describe()})")
+        except RuntimeTimeout as exc:
+            problems.append(f"{self.id}: cleanup call hung: {exc}")
+        if self.watch is not None:
+            if self.watch.status is None and not self.watch.alive():
+                try:
+                    self.watch.wait(0)
+                except RuntimeTimeout:  # pragma: no cover - it exited, just checked
+                    pass
+            self.watch.close()
+        self.stdio.close()
+        if self.console is not None:
+            self.console.close()
+        reap_strays()
+        self.live.discard(self)
+        return problems

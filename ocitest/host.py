@@ -1,0 +1,109 @@
+"""Facts about the host, read from outside the container while it exists."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import psutil
+
+
+def kernel() -> str:
+    return platform.release()
+
+
+def cgroup_layout() -> str:
+    """``v2`` (unified), ``hybrid`` (v1 controllers plus a v2 mount) or ``v1``."""
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    by_point = {line.split()[1]: line.split()[2] for line in mounts if len(line.split()) > 2}
+    if by_point.get("/sys/fs/cgroup") == "cgroup2":
+        return "v2"
+    if any(fstype == "cgroup2" for fstype in by_point.values()):
+        return "hybrid"
+    return "v1"
+
+
+def facts() -> dict:
+    return {"kernel": kernel(), "cgroup": cgroup_layout(), "machine": platform.machine()}
+
+
+def mount_table() -> list[tuple[str, str, str]]:
+    """(mount point, fs type, source) of every mount the harness's namespace sees."""
+    rows = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        rows.append((fields[4], rest[0], rest[1] if len(rest) > 1 else ""))
+    return sorted(rows)
+
+
+def namespace(pid: int | str, kind: str) -> str:
+    """The namespace identity (``net:[4026531840]``) of ``pid`` (or ``self``)."""
+    return os.readlink(f"/proc/{pid}/ns/{kind}")
+
+
+def descendants() -> set[int]:
+    """Pids of every live process below the harness (zombies excluded)."""
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                found.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def container_children(rootfs: str | os.PathLike) -> list[int]:
+    """Direct children of the harness whose root directory is ``rootfs``.
+
+    After ``create`` the runtime has exited and the container process was re-parented to the
+    harness (the subreaper): this finds it without asking the runtime.
+    """
+    found = []
+    for child in psutil.Process().children():
+        try:
+            if os.path.samefile(f"/proc/{child.pid}/root", rootfs):
+                found.append(child.pid)
+        except OSError:
+            pass
+    return found
+
+
+def cgroup_mounts() -> list[Path]:
+    """Mount points of every cgroup (v1) and cgroup2 hierarchy the harness sees."""
+    points = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2"):
+            points.append(Path(fields[1]))
+    return points
+
+
+def cgroup_dirs(cgroups_path: str) -> list[Path]:
+    """The directories that an absolute ``linux.cgroupsPath`` names in each hierarchy, if present."""
+    relative = cgroups_path.strip("/")
+    return [point / relative for point in cgroup_mounts() if (point / relative).is_dir()]
+
+
+def remove_cgroup_dirs(cgroups_path: str) -> None:
+    """Remove what a runtime left of ``cgroups_path`` (deepest first); the harness leaves no cgroups."""
+    for directory in cgroup_dirs(cgroups_path):
+        for sub in sorted((p for p in directory.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            try:
+                sub.rmdir()
+            except OSError:
+                pass
+        try:
+            directory.rmdir()
+        except OSError:
+            pass

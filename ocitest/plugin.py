@@ -1,0 +1,365 @@
+"""pytest hooks only: options, markers, fixtures, collection of outcomes, verdict and reports.
+
+The machinery lives beside this file (runtime, caller, bundle, container, verdict, report);
+here it is wired into pytest. Under pytest-xdist every worker drives its own containers (own
+subreaper, own bundles) and the controller folds the reports it receives into the verdict.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from . import host
+from .bundle import Bundle, BundleFactory
+from .caller import become_subreaper
+from .container import Container, LiveContainers, Timeouts
+from .environment import Environment, check_environment
+from .errors import EnvironmentProblem, HarnessError
+from .report import json_report, terminal
+from .requirements import Catalog, load_catalog
+from .rootfs import build_rootfs
+from .runtime import Call, Runtime, RuntimeInfo, inspect_runtime
+from .schema import Schemas
+from .verdict import RequirementResult, TestResult, Verdict, exit_status, fold_all, overall
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ocitest", "OCI runtime compliance (ocitest)")
+    group.addoption("--runtime", default=os.environ.get("OCITEST_RUNTIME"),
+                    help="runtime binary to test: a path or a command on PATH (default: $OCITEST_RUNTIME)")
+    group.addoption("--runtime-arg", action="append", default=[], metavar="ARG",
+                    help="global option passed to every runtime call, before the command; repeatable "
+                         "(write --runtime-arg=--flag for values that start with '-')")
+    group.addoption("--json", dest="ocitest_json", metavar="FILE", help="write the JSON report (ocitest-report/1) here")
+    group.addoption("--schema-dir", metavar="DIR",
+                    help="runtime-spec JSON Schema folder (default: $OCITEST_SCHEMA_DIR, else the Debian package's)")
+    group.addoption("--busybox", metavar="PATH", help="static busybox for the container rootfs (default: /bin/busybox)")
+    group.addoption("--runtime-timeout", type=float, default=30.0, metavar="S",
+                    help="time limit of one runtime call, seconds (default 30)")
+    group.addoption("--wait-timeout", type=float, default=30.0, metavar="S",
+                    help="time limit for a container's output or exit, seconds (default 30)")
+    group.addoption("--strict-verdict", action="store_true", help="exit 1 on a yellow verdict too")
+
+
+@dataclass
+class TestRecord:
+    """The phases of one test as they arrive (possibly from xdist workers)."""
+
+    nodeid: str
+    requirements: list[str] = field(default_factory=list)
+    phases: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    harness_error: str = ""
+    calls: list[dict] = field(default_factory=list)
+
+    def result(self) -> TestResult:
+        outcome, message = "pass", ""
+        setup = self.phases.get("setup")
+        call = self.phases.get("call")
+        teardown = self.phases.get("teardown")
+        if setup and setup[0] == "failed":
+            outcome, message = "error", f"setup: {setup[1]}"
+        elif setup and setup[0] == "skipped":
+            outcome, message = "skip", setup[1]
+        elif call:
+            if call[0] == "failed":
+                outcome, message = ("error", self.harness_error) if self.harness_error else ("fail", call[1])
+            elif call[0] == "skipped":
+                outcome, message = "skip", call[1]
+        if teardown and teardown[0] == "failed" and outcome in ("pass", "skip"):
+            outcome, message = "error", f"teardown: {teardown[1]}"
+        duration = sum(p[2] for p in self.phases.values())
+        return TestResult(self.nodeid, outcome, duration, list(self.requirements), self.calls, message)
+
+
+@dataclass
+class RunState:
+    """Per pytest process: settings, catalog, and (on the controller) the collected outcomes."""
+
+    config: pytest.Config
+    catalog: Catalog
+    env: Environment | None = None
+    info: RuntimeInfo | None = None
+    records: dict[str, TestRecord] = field(default_factory=dict)
+    results: list[RequirementResult] | None = None
+    verdict: Verdict | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def option(self, name: str):
+        return self.config.getoption(name)
+
+
+STATE = pytest.StashKey[RunState]()
+CALLS = pytest.StashKey[list]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): the catalog requirement(s) this test checks")
+    state = RunState(config=config, catalog=load_catalog())
+    config.stash[STATE] = state
+    if config.getoption("runtime"):
+        try:
+            state.env = check_environment(config.getoption("runtime"), schema_dir=config.getoption("schema_dir"),
+                                          busybox=config.getoption("busybox"))
+        except EnvironmentProblem as problem:
+            pytest.exit(f"ocitest: {problem}", returncode=2)
+        if not _is_worker(config):
+            state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"))
+
+
+def _requirement_ids(item: pytest.Item) -> list[str]:
+    return [rid for mark in item.iter_markers("requirement") for rid in mark.args]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """A test naming a requirement the catalog does not have is a collection error."""
+    report = yield
+    if report.passed:
+        catalog = collector.config.stash[STATE].catalog
+        problems = []
+        for node in report.result:
+            if not isinstance(node, pytest.Item):
+                continue
+            marks = list(node.iter_markers("requirement"))
+            if marks and not all(m.args for m in marks):
+                problems.append(f"{node.nodeid}: @requirement needs at least one ID")
+            problems += [f"{node.nodeid}: unknown requirement ID {rid!r}"
+                         for rid in _requirement_ids(node) if rid not in catalog]
+        if problems:
+            report.outcome = "failed"
+            report.longrepr = "\n".join(problems)
+            report.result = []
+    return report
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(_requirement_ids(item) for item in items) and config.stash[STATE].env is None:
+        pytest.exit("ocitest: no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)", returncode=2)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    """What one pytest process (one xdist worker) sets up once: rootfs, schemas, runtime facts."""
+
+    env: Environment
+    info: RuntimeInfo
+    timeouts: Timeouts
+    schemas: Schemas
+    bundles: BundleFactory
+    live: LiveContainers
+    workdir: Path
+
+
+def _raise_interrupt(signum, frame):  # pragma: no cover - exercised by the leftover tests
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session")
+def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    state = request.config.stash[STATE]
+    if state.env is None:
+        pytest.exit("ocitest: no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)", returncode=2)
+    become_subreaper()
+    # SIGTERM unwinds like Ctrl-C, so fixture teardown removes every container.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    workdir = Path(tempfile.mkdtemp(prefix="ocitest-"))
+    live = LiveContainers()
+
+    def cleanup() -> None:
+        live.remove_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    atexit.register(cleanup)
+    try:
+        info = state.info or inspect_runtime(state.env.runtime, request.config.getoption("runtime_arg"))
+        schemas = Schemas(state.env.schema_dir)
+        rootfs = build_rootfs(workdir / "rootfs", state.env.busybox)
+        harness = Harness(
+            env=state.env, info=info,
+            timeouts=Timeouts(request.config.getoption("runtime_timeout"), request.config.getoption("wait_timeout")),
+            schemas=schemas, bundles=BundleFactory(workdir / "bundles", rootfs, schemas, info.oci_version),
+            live=live, workdir=workdir,
+        )
+        yield harness
+    finally:
+        cleanup()
+        atexit.unregister(cleanup)
+
+
+@pytest.fixture
+def runtime(ocitest_harness: Harness, request: pytest.FixtureRequest) -> Runtime:
+    """The runtime under test, recording each call for this test's report."""
+    calls: list[Call] = []
+    request.node.stash[CALLS] = calls
+    return Runtime(ocitest_harness.info.path, list(ocitest_harness.info.args), ocitest_harness.timeouts.runtime, calls)
+
+
+@pytest.fixture
+def schemas(ocitest_harness: Harness) -> Schemas:
+    """The runtime-spec JSON Schemas (``schemas.state_errors(state)``)."""
+    return ocitest_harness.schemas
+
+
+@pytest.fixture
+def new_bundle(ocitest_harness: Harness) -> Iterator[Callable[[], Bundle]]:
+    """Factory of fresh bundles (default config, own rootfs copy); removed after the test."""
+    made: list[Bundle] = []
+
+    def make() -> Bundle:
+        bundle = ocitest_harness.bundles.new()
+        made.append(bundle)
+        return bundle
+
+    yield make
+    for bundle in made:
+        BundleFactory.remove(bundle)
+
+
+@pytest.fixture
+def new_container(ocitest_harness: Harness, runtime: Runtime,
+                  new_bundle: Callable[[], Bundle]) -> Iterator[Callable[..., Container]]:
+    """Factory of containers: ``new_container(args)``; each is force-removed after the test."""
+    made: list[Container] = []
+
+    def make(args: list[str] | None = None, *, bundle: Bundle | None = None,
+             container_id: str | None = None) -> Container:
+        bundle = bundle or new_bundle()
+        if args is not None:
+            bundle.set_args(args)
+        container = Container(runtime, bundle, ocitest_harness.live, ocitest_harness.timeouts, container_id)
+        made.append(container)
+        return container
+
+    yield make
+    problems = []
+    for container in reversed(made):
+        problems += container.remove()
+    if problems:
+        pytest.fail("cleanup left the runtime in a bad state: " + "; ".join(problems), pytrace=False)
+
+
+# -- outcomes, verdict, reports ----------------------------------------------------------------
+
+
+def _is_violation(exc: BaseException) -> bool:
+    return isinstance(exc, (AssertionError, pytest.fail.Exception)) and not isinstance(exc, HarnessError)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    ids = _requirement_ids(item)
+    if ids:
+        info: dict = {"requirements": ids}
+        if report.when == "call" and report.failed and call.excinfo is not None and not _is_violation(call.excinfo.value):
+            info["harness_error"] = f"{call.excinfo.typename}: {call.excinfo.value}"
+        if report.when == "teardown":
+            info["calls"] = [c.to_json() for c in item.stash.get(CALLS, [])]
+        report.user_properties.append(("ocitest", info))
+    return report
+
+
+def _message(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        first = crash.message.strip().splitlines()[0] if crash.message.strip() else ""
+        for prefix in ("AssertionError: ", "Violation: ", "RuntimeTimeout: ", "Failed: "):
+            first = first.removeprefix(prefix)
+        return first
+    text = str(longrepr or "").strip()
+    return text.splitlines()[-1] if text else ""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    state = _controller_state()
+    if state is None:
+        return
+    info = dict(next((v for k, v in report.user_properties if k == "ocitest"), {}) or {})
+    if not info:
+        return
+    record = state.records.setdefault(report.nodeid, TestRecord(report.nodeid, info["requirements"]))
+    record.phases[report.when] = (report.outcome, _message(report), report.duration)
+    record.harness_error = record.harness_error or info.get("harness_error", "")
+    if "calls" in info:
+        record.calls = info["calls"]
+
+
+_controller: list[RunState] = []
+
+
+def _controller_state() -> RunState | None:
+    return _controller[0] if _controller else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _controller.clear()
+    if not _is_worker(session.config):
+        _controller.append(session.config.stash[STATE])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = _controller_state()
+    if state is None or not state.records:
+        return
+    results = [record.result() for record in state.records.values()]
+    state.results = fold_all(state.catalog, results)
+    state.verdict = overall(state.results)
+    path = session.config.getoption("ocitest_json")
+    if path:
+        info = state.info
+        report = json_report.build(
+            runtime=info.to_json() if info else {"path": state.option("runtime")},
+            host=host.facts(), verdict=state.verdict, requirements=state.results, tests=results,
+            schema_dir=str(state.env.schema_dir) if state.env else None,
+            duration=time.monotonic() - state.started,
+        )
+        json_report.write(report, path)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = exit_status(state.verdict, strict=session.config.getoption("strict_verdict"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = _controller_state()
+    if state is None or state.verdict is None:
+        return
+    terminalreporter.section("ocitest verdict")
+    if state.info:
+        terminalreporter.write_line(f"runtime: {state.info.path} ({state.info.version}; declares spec {state.info.spec_version})")
+    terminal.summarize(state.results, state.verdict, terminalreporter.write_line)
+    path = config.getoption("ocitest_json")
+    if path:
+        terminalreporter.write_line(f"JSON report: {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Repeat the verdict as the very last line of the run."""
+    state = _controller_state()
+    if state is None or state.verdict is None or config.stash.get(STATE, None) is not state:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        color = state.verdict.color
+        reporter.write_line(state.verdict.line(), bold=True, red=color == "red", yellow=color == "yellow",
+                            green=color == "green")
+    _controller.clear()

@@ -1,0 +1,101 @@
+"""What runs inside the container, and the parser of what it prints.
+
+Programs are busybox ``sh -c`` scripts. Facts go to stdout as lines ``ocitest:KEY VALUE`` so
+the host can pick them out of anything else the program prints. Waiting inside the container
+is event-driven too: the program blocks on ``read`` from the stdin pipe the harness holds, so
+the harness ends it by writing ``stop`` or closing the pipe, never by a timer.
+"""
+
+from __future__ import annotations
+
+from .config import EVIDENCE_DIR
+from .container import START_TOKEN
+
+PREFIX = "ocitest:"
+READY = f"{PREFIX}ready"
+
+
+def sh(*lines: str) -> list[str]:
+    """``process.args`` running the given shell lines in busybox sh."""
+    return ["/bin/sh", "-c", "\n".join(lines)]
+
+
+def say(key: str, value: str = "") -> str:
+    """A shell line printing one fact (``value`` is shell text, so ``$x`` expands)."""
+    return f'echo "{PREFIX}{key} {value}"'
+
+
+def report_signals(*names: str) -> list[str]:
+    """Trap each signal and print ``ocitest:signal NAME`` when it arrives (then carry on)."""
+    return [f"trap '{say('signal', name)}; got=1' {name}" for name in names]
+
+
+def wait_for_stdin() -> list[str]:
+    """Print READY, then block until stdin says ``stop`` or reaches EOF.
+
+    A trapped signal interrupts ``read``; the loop notices (``got`` set by the trap) and keeps
+    waiting instead of taking it for EOF.
+    """
+    return [
+        f'echo "{READY}"',
+        "while :; do",
+        "  got=",
+        '  if read -r line; then [ "$line" = stop ] && exit 0; continue; fi',
+        '  [ -n "$got" ] && continue',
+        "  exit 0",
+        "done",
+    ]
+
+
+def waiting(*before: str) -> list[str]:
+    """``process.args`` that run ``before``, print READY and wait for stdin (see wait_for_stdin)."""
+    return sh(*before, *wait_for_stdin())
+
+
+def report_start_order() -> str:
+    """Print whether the harness had already invoked ``start`` when this program began.
+
+    The harness creates the token just before it calls ``start``; a program that runs during
+    ``create`` finds no token. This is decided by the program itself, so no race is involved.
+    """
+    token = f"{EVIDENCE_DIR}/{START_TOKEN}"
+    return f'if [ -e {token} ]; then {say("started-after-start", "yes")}; else {say("started-after-start", "no")}; fi'
+
+
+def touch_evidence(name: str) -> str:
+    return f"touch {EVIDENCE_DIR}/{name}"
+
+
+def facts(output: str) -> dict[str, list[str]]:
+    """All ``ocitest:KEY VALUE`` lines of ``output``, as KEY -> [VALUE, ...] in order."""
+    found: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        if line.startswith(PREFIX):
+            key, _, value = line[len(PREFIX):].partition(" ")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+#: The only hook kind whose ``path`` resolves in the container namespace (config.md#configHooks);
+#: createContainer runs in the container namespace but before pivot_root, with a host path.
+CONTAINER_PATH_HOOKS = ("startContainer",)
+HOOK_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def recording_hook(kind: str, evidence_host: str, *, name: str | None = None, exit_code: int = 0) -> dict:
+    """A hook entry that saves the state it gets on stdin as ``hook-NAME.json`` in the evidence folder.
+
+    startContainer runs the rootfs's busybox sh and writes to /ocitest; every other kind runs
+    the host's /bin/sh and writes to the host path of the folder (createContainer too: it runs
+    before pivot_root, where the host's paths are still visible).
+    """
+    folder = EVIDENCE_DIR if kind in CONTAINER_PATH_HOOKS else evidence_host
+    script = f"cat > {folder}/hook-{name or kind}.json"
+    if exit_code:
+        script += f"; exit {exit_code}"
+    return {"path": "/bin/sh", "args": ["sh", "-c", script], "env": [HOOK_PATH_ENV]}
+
+
+def report_hooks_seen() -> str:
+    """Print ``ocitest:hook-seen FILE`` for each hook evidence file present when the program starts."""
+    return f'for f in {EVIDENCE_DIR}/hook-*.json; do [ -e "$f" ] && {say("hook-seen", "${f##*/}")}; done'

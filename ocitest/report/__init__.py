@@ -1,0 +1,1 @@
+"""Report writers: the terminal summary and the machine-readable JSON report."""

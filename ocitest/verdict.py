@@ -1,0 +1,133 @@
+"""From test outcomes to requirement outcomes to one red/yellow/green verdict.
+
+* A test is ``pass``, ``fail`` (the runtime broke something), ``skip`` (does not apply here,
+  with the reason) or ``error`` (the harness could not decide).
+* A requirement is ``fail`` if any of its tests failed; else ``error`` if any errored; else
+  ``pass`` if any passed; else ``skip``. Skips never count as passes.
+* The run is ``red`` when a MUST failed, else ``yellow`` when a SHOULD failed or the harness
+  could not decide something, else ``green``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .requirements import Catalog, Requirement
+
+OUTCOMES = ("pass", "fail", "skip", "error")
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    outcome: str
+    duration: float = 0.0
+    requirements: list[str] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)
+    message: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "nodeid": self.nodeid,
+            "outcome": self.outcome,
+            "duration": round(self.duration, 4),
+            "requirements": list(self.requirements),
+            "message": self.message,
+            "calls": self.calls,
+        }
+
+
+@dataclass
+class RequirementResult:
+    requirement: Requirement
+    outcome: str
+    tests: list[str]
+    message: str = ""
+
+    def to_json(self) -> dict:
+        req = self.requirement
+        return {
+            "id": req.id,
+            "level": req.level,
+            "reference": req.reference,
+            "section": req.section,
+            "summary": req.summary,
+            "since": req.since,
+            "outcome": self.outcome,
+            "tests": list(self.tests),
+            "message": self.message,
+        }
+
+
+def fold_requirement(req: Requirement, results: list[TestResult]) -> RequirementResult:
+    tests = [r.nodeid for r in results]
+    if not req.covered:
+        return RequirementResult(req, "skip", tests, f"not covered by ocitest: {req.why}")
+    if not results:
+        return RequirementResult(req, "skip", tests, "no test of this requirement ran")
+    for outcome in ("fail", "error"):
+        hit = [r for r in results if r.outcome == outcome]
+        if hit:
+            return RequirementResult(req, outcome, tests, f"{hit[0].nodeid}: {hit[0].message}")
+    if any(r.outcome == "pass" for r in results):
+        return RequirementResult(req, "pass", tests)
+    reasons = sorted({r.message for r in results if r.message})
+    return RequirementResult(req, "skip", tests, "; ".join(reasons))
+
+
+def fold_all(catalog: Catalog, results: list[TestResult]) -> list[RequirementResult]:
+    by_req: dict[str, list[TestResult]] = {}
+    for result in results:
+        for rid in result.requirements:
+            by_req.setdefault(rid, []).append(result)
+    return [fold_requirement(req, by_req.get(req.id, [])) for req in catalog]
+
+
+@dataclass
+class Verdict:
+    color: str
+    must_failed: int
+    should_failed: int
+    passed: int
+    skipped: int
+    errors: int
+
+    def counts(self) -> dict:
+        return {
+            "must_failed": self.must_failed,
+            "should_failed": self.should_failed,
+            "passed": self.passed,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
+
+    def line(self) -> str:
+        return (
+            f"ocitest: {self.color.upper()} — {self.must_failed} MUST failed, {self.should_failed} SHOULD failed, "
+            f"{self.skipped} skipped, {self.errors} errors"
+        )
+
+
+def overall(results: list[RequirementResult]) -> Verdict:
+    def count(outcome: str, level: str | None = None) -> int:
+        return sum(1 for r in results if r.outcome == outcome and (level is None or r.requirement.level == level))
+
+    must_failed, should_failed, errors = count("fail", "MUST"), count("fail", "SHOULD"), count("error")
+    if must_failed:
+        color = "red"
+    elif should_failed or errors:
+        color = "yellow"
+    else:
+        color = "green"
+    return Verdict(color, must_failed, should_failed, count("pass"), count("skip"), errors)
+
+
+def exit_status(verdict: Verdict, *, strict: bool = False) -> int:
+    """0 green or yellow, 1 red (and yellow with ``strict``), 3 when the harness could not decide."""
+    if verdict.color == "red":
+        return 1
+    if verdict.errors:
+        return 3
+    if verdict.color == "yellow" and strict:
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""runtime.md: state, lifecycle, errors, warnings and the five operations."""

@@ -1,0 +1,131 @@
+"""runtime.md, State and Query State: what `state` reports, and when it must refuse.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeState
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeQueryState
+"""
+
+import os
+
+import pytest
+
+from ocitest import probe, requirement
+from ocitest.host import container_children, namespace, process_alive
+
+
+def states_through_the_lifecycle(container) -> dict[str, dict]:
+    """The state right after create, while the program runs, and after it exited."""
+    container.create()
+    seen = {"created": container.state()}
+    container.start()
+    container.read_until(probe.READY)
+    seen["running"] = container.state()
+    container.finish()
+    seen["stopped"] = container.state()
+    return seen
+
+
+@requirement("runtime.state-schema")
+def test_state_validates_against_the_state_schema_at_every_lifecycle_point(new_container, schemas):
+    seen = states_through_the_lifecycle(new_container(probe.waiting()))
+    problems = {point: schemas.state_errors(state) for point, state in seen.items()}
+    assert not any(problems.values()), f"state JSON breaks state-schema.json: {problems} (states: {seen})"
+
+
+@requirement("runtime.state-status")
+def test_state_status_is_created_then_running_then_stopped(new_container):
+    seen = states_through_the_lifecycle(new_container(probe.waiting()))
+    statuses = {point: state.get("status") for point, state in seen.items()}
+    assert statuses == {"created": "created", "running": "running", "stopped": "stopped"}, (
+        f"state `status` after create / while running / after exit was {statuses}"
+    )
+
+
+@requirement("runtime.state-id")
+def test_state_id_is_the_id_given_to_create_and_differs_between_containers(new_container):
+    first, second = new_container(probe.waiting()), new_container(probe.waiting())
+    first.create()
+    second.create()
+    ids = first.state().get("id"), second.state().get("id")
+    assert ids == (first.id, second.id), f"created {first.id!r} and {second.id!r}, state reported {ids}"
+
+
+@requirement("runtime.state-pid")
+def test_state_pid_is_the_container_process_while_created_and_running(new_container):
+    container = new_container(probe.waiting())
+    container.create()
+    created = container.state()
+    pid = created.get("pid")
+    assert isinstance(pid, int) and pid > 0, f"state of a created container has pid {pid!r}"
+    assert process_alive(pid), f"state pid {pid} of a created container is not a live process"
+    assert namespace(pid, "pid") != namespace("self", "pid"), (
+        f"state pid {pid} is in the host's pid namespace, not the container's"
+    )
+    assert os.path.exists(f"/proc/{pid}/root/ocitest-rootfs"), (
+        f"state pid {pid} does not have the bundle's rootfs as its root: it is not the container process"
+    )
+    container.start()
+    container.read_until(probe.READY)
+    running = container.state().get("pid")
+    assert running == pid, f"state pid changed from {pid} (created) to {running!r} (running)"
+    status = container.finish()
+    assert status is None or status.code == 0, f"the program ended with {status}"
+
+
+@requirement("runtime.state-bundle")
+def test_state_bundle_is_the_absolute_bundle_path(new_container):
+    container = new_container(probe.waiting())
+    container.create()
+    bundle = container.state().get("bundle")
+    assert isinstance(bundle, str) and os.path.isabs(bundle), f"state `bundle` is {bundle!r}, not an absolute path"
+    assert os.path.samefile(bundle, container.bundle.path), f"state `bundle` {bundle!r} is not {container.bundle.path}"
+
+
+@requirement("runtime.state-bundle")
+def test_state_bundle_is_absolute_when_create_was_given_a_relative_path(new_container):
+    container = new_container(probe.waiting())
+    relative = container.bundle.path.name
+    container.create(bundle_arg=relative, cwd=container.bundle.path.parent)
+    bundle = container.state().get("bundle")
+    assert isinstance(bundle, str) and os.path.isabs(bundle), (
+        f"create got --bundle {relative!r} (relative); state `bundle` is {bundle!r}, not an absolute path"
+    )
+    assert os.path.samefile(bundle, container.bundle.path), f"state `bundle` {bundle!r} is not {container.bundle.path}"
+
+
+@requirement("runtime.state-annotations")
+def test_state_annotations_are_those_of_the_config(new_container, new_bundle):
+    bundle = new_bundle()
+    annotations = {"org.ocitest.example": "a value", "org.ocitest.empty": ""}
+    bundle.config["annotations"] = annotations
+    container = new_container(probe.waiting(), bundle=bundle)
+    container.create()
+    state = container.state()
+    if "annotations" not in state:
+        pytest.skip("the runtime leaves out the OPTIONAL state `annotations`")
+    assert state["annotations"] == annotations, f"config annotations {annotations}, state reports {state['annotations']!r}"
+
+
+@requirement("runtime.state-returns-state")
+def test_state_returns_the_containers_own_state(new_container):
+    container = new_container(probe.waiting())
+    container.create()
+    state = container.state()
+    expected = {"id": container.id, "status": "created"}
+    children = container_children(container.bundle.rootfs)
+    if len(children) == 1:  # the container process, re-parented to the harness
+        expected["pid"] = children[0]
+    observed = {key: state.get(key) for key in expected}
+    assert observed == expected, f"state reported {observed}, the container is {expected}"
+    assert isinstance(state.get("ociVersion"), str) and state["ociVersion"], f"state `ociVersion` is {state.get('ociVersion')!r}"
+
+
+@requirement("runtime.state-requires-id")
+def test_state_without_a_container_id_fails(runtime):
+    call = runtime.call("state")
+    assert call.failed, f"state without an ID did not report an error: {call.describe()}"
+
+
+@requirement("runtime.state-unknown-container")
+def test_state_of_an_unknown_container_fails(runtime):
+    call = runtime.state(f"ocitest-{os.getpid()}-no-such-container")
+    assert call.failed, f"state of a container that does not exist did not report an error: {call.describe()}"
