@@ -28,13 +28,20 @@ def facts() -> dict:
     return {"kernel": kernel(), "cgroup": cgroup_layout(), "machine": platform.machine()}
 
 
-def mount_table() -> list[tuple[str, str, str]]:
-    """(mount point, fs type, source) of every mount the harness's namespace sees."""
+def mount_table(*mentioning: str) -> list[tuple[str, str, str]]:
+    """(mount point, fs type, source) of the mounts the harness's namespace sees.
+
+    With ``mentioning``, only the mounts whose point or source contains one of those strings
+    (a container ID, a bundle path): other tests and other runs on the same host mount and
+    unmount things too, and must not look like this container's doing.
+    """
     rows = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, _, right = line.partition(" - ")
         fields, rest = left.split(), right.split()
-        rows.append((fields[4], rest[0], rest[1] if len(rest) > 1 else ""))
+        row = (fields[4], rest[0], rest[1] if len(rest) > 1 else "")
+        if not mentioning or any(m in row[0] or m in row[2] for m in mentioning):
+            rows.append(row)
     return sorted(rows)
 
 

@@ -147,6 +147,8 @@ def pytest_make_collect_report(collector: pytest.Collector):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.option.collectonly:
+        return
     if any(_requirement_ids(item) for item in items) and config.stash[STATE].env is None:
         pytest.exit("ocitest: no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)", returncode=2)
 

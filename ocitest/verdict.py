@@ -19,6 +19,8 @@ OUTCOMES = ("pass", "fail", "skip", "error")
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     nodeid: str
     outcome: str
     duration: float = 0.0

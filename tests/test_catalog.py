@@ -1,0 +1,102 @@
+"""The requirement catalog is well-formed, covers runtime.md, and every entry has a test."""
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ocitest.requirements import load_catalog
+
+from .conftest import ROOT
+
+CENSUS = ROOT.parent / "shared" / "spec-census.md"
+#: Section anchors of runtime-spec v1.3.0 runtime.md (<a name="..."> in the document).
+RUNTIME_MD_ANCHORS = {
+    "runtimeAndLifecycle", "runtimeScopeContainer", "runtimeState", "runtimeLifecycle", "runtimeErrors",
+    "runtimeWarnings", "runtimeOperations", "runtimeQueryState", "runtimeCreate", "runtimeStart",
+    "runtimeKill", "runtimeDelete", "runtimeHooks",
+}
+
+
+def test_ids_levels_and_references_are_well_formed():
+    catalog = load_catalog()
+    assert len(catalog) >= 45
+    for req in catalog:
+        assert re.fullmatch(r"[a-z]+\.[A-Za-z0-9-]+", req.id), req.id
+        assert req.level in ("MUST", "SHOULD", "MAY")
+        assert re.fullmatch(r"https://github\.com/opencontainers/runtime-spec/blob/v1\.3\.0/[\w-]+\.md#\w+", req.reference)
+        assert req.reference.endswith(f"{req.document}#{req.anchor}")
+        assert req.summary and req.summary[-1] in ".)", req.id
+        if req.document == "runtime.md":
+            assert req.anchor in RUNTIME_MD_ANCHORS, f"{req.id}: {req.anchor} is not a runtime.md anchor"
+
+
+def census_rows(prefix: str) -> dict[str, tuple[str, str, str]]:
+    """census ID -> (anchor, level, binding) for one document's table."""
+    rows = {}
+    for line in CENSUS.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and cells[0].startswith(prefix) and re.fullmatch(r"[A-Z]+-\d+", cells[0]):
+            rows[cells[0]] = (cells[1], cells[2], cells[3])
+    return rows
+
+
+@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
+def test_every_runtime_bound_must_of_runtime_md_is_in_the_catalog():
+    rows = census_rows("RT-")
+    wanted = {cid for cid, (_, level, binding) in rows.items() if binding == "R" and level in ("MUST", "SHOULD")}
+    assert len(wanted) == 45
+    catalog = load_catalog()
+    covered = {cid for req in catalog for cid in req.census}
+    assert not wanted - covered, f"census sentences with no requirement: {sorted(wanted - covered)}"
+    for req in catalog:
+        for cid in req.census:
+            if cid.startswith("RT-"):
+                assert rows[cid][0] == req.anchor, f"{req.id}: {cid} is under {rows[cid][0]}, not {req.anchor}"
+
+
+def collected_requirements(*paths: str, runtime: bool = False) -> dict[str, list[str]]:
+    """nodeid -> requirement IDs of every test pytest collects under ``paths``."""
+    script = textwrap.dedent("""
+        import json, sys, pytest
+        found = {}
+        class Grab:
+            def pytest_collection_finish(self, session):
+                for item in session.items:
+                    found[item.nodeid] = [a for m in item.iter_markers("requirement") for a in m.args]
+        code = pytest.main(sys.argv[1:] + ["--collect-only", "-q", "-p", "no:cacheprovider"], plugins=[Grab()])
+        print("RESULT" + json.dumps({"code": int(code), "found": found}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script, *paths], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("RESULT"))
+    return json.loads(line[len("RESULT"):])
+
+
+def test_every_requirement_has_a_test_and_every_test_a_known_requirement():
+    result = collected_requirements("suites")
+    assert result["code"] == 0
+    used = {rid for ids in result["found"].values() for rid in ids}
+    catalog = load_catalog()
+    assert not [n for n, ids in result["found"].items() if not ids], "suite tests without @requirement"
+    assert used <= set(catalog.requirements), used - set(catalog.requirements)
+    missing = [req.id for req in catalog if req.covered and req.id not in used]
+    assert not missing, f"catalog requirements without a test: {missing}"
+
+
+def test_an_unknown_requirement_id_is_a_collection_error(tmp_path):
+    (tmp_path / "test_typo.py").write_text(textwrap.dedent("""
+        from ocitest import requirement
+
+        @requirement("runtime.no-such-requirement")
+        def test_x():
+            pass
+    """))
+    out = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "ocitest.plugin", "-p", "no:cacheprovider",
+                          "--rootdir", str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode != 0
+    assert "unknown requirement ID 'runtime.no-such-requirement'" in out.stdout
+    assert "error" in out.stdout.lower()

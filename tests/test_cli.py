@@ -1,0 +1,57 @@
+"""Bad input gets one clear line and exit status 2; the catalog and doctor commands work."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT, needs_root_and
+
+
+def ocitest(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "ocitest.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "--runtime", "/nonexistent/runtime"], "was not found"),
+    (["run"], "no runtime given"),
+    (["doctor", "--runtime", "no-such-runtime-binary"], "was not found"),
+])
+def test_usage_and_environment_errors_are_one_line_and_exit_2(args, words):
+    env_without = {k: v for k, v in os.environ.items() if k != "OCITEST_RUNTIME"}
+    out = subprocess.run([sys.executable, "-m", "ocitest.cli", *args], capture_output=True, text=True, timeout=60,
+                         cwd=ROOT, env=env_without)
+    assert out.returncode == 2
+    assert words in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+@needs_root_and("runc")
+def test_a_schema_dir_without_schemas_says_what_to_install(tmp_path):
+    out = ocitest("run", "--runtime", "runc", "--schema-dir", str(tmp_path))
+    assert out.returncode == 2 and "golang-github-opencontainers-specs-dev" in out.stderr
+
+
+@needs_root_and("runc")
+def test_plain_pytest_on_the_suites_without_a_runtime_stops_with_exit_2():
+    env = {k: v for k, v in os.environ.items() if k != "OCITEST_RUNTIME"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert out.returncode == 2 and "no runtime given" in out.stdout + out.stderr
+
+
+def test_requirements_lists_the_catalog_as_json():
+    out = ocitest("requirements", "--json")
+    catalog = json.loads(out.stdout)
+    assert out.returncode == 0 and len(catalog) >= 45
+    assert {"id", "level", "reference", "summary"} <= set(catalog[0])
+
+
+@needs_root_and("runc")
+def test_doctor_reports_runtime_and_host():
+    out = ocitest("doctor", "--runtime", "runc")
+    assert out.returncode == 0, out.stderr
+    assert "runc version" in out.stdout and "cgroup:" in out.stdout
