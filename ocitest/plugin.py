@@ -92,6 +92,7 @@ class RunState:
     records: dict[str, TestRecord] = field(default_factory=dict)
     results: list[RequirementResult] | None = None
     verdict: Verdict | None = None
+    interrupted: bool = False
     started: float = field(default_factory=time.monotonic)
 
     def option(self, name: str):
@@ -327,6 +328,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = [record.result() for record in state.records.values()]
     state.results = fold_all(state.catalog, results)
     state.verdict = overall(state.results)
+    state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     path = session.config.getoption("ocitest_json")
     if path:
         info = state.info
@@ -336,6 +338,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             schema_dir=str(state.env.schema_dir) if state.env else None,
             duration=time.monotonic() - state.started,
         )
+        report["interrupted"] = state.interrupted
         json_report.write(report, path)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = exit_status(state.verdict, strict=session.config.getoption("strict_verdict"))
@@ -348,7 +351,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("ocitest verdict")
     if state.info:
         terminalreporter.write_line(f"runtime: {state.info.path} ({state.info.version}; declares spec {state.info.spec_version})")
-    terminal.summarize(state.results, state.verdict, terminalreporter.write_line)
+    terminal.summarize(state.results, state.verdict, terminalreporter.write_line, interrupted=state.interrupted)
     path = config.getoption("ocitest_json")
     if path:
         terminalreporter.write_line(f"JSON report: {path}")
@@ -362,6 +365,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         color = state.verdict.color
-        reporter.write_line(state.verdict.line(), bold=True, red=color == "red", yellow=color == "yellow",
-                            green=color == "green")
+        reporter.write_line(state.verdict.line(interrupted=state.interrupted), bold=True, red=color == "red",
+                            yellow=color == "yellow" or state.interrupted, green=color == "green" and not state.interrupted)
     _controller.clear()

@@ -103,9 +103,11 @@ class Verdict:
             "errors": self.errors,
         }
 
-    def line(self) -> str:
+    def line(self, *, interrupted: bool = False) -> str:
+        """The last line of a run; an interrupted run says so instead of a color it did not earn."""
+        head = f"INTERRUPTED (partial: {self.color.upper()})" if interrupted else self.color.upper()
         return (
-            f"ocitest: {self.color.upper()} — {self.must_failed} MUST failed, {self.should_failed} SHOULD failed, "
+            f"ocitest: {head} — {self.must_failed} MUST failed, {self.should_failed} SHOULD failed, "
             f"{self.skipped} skipped, {self.errors} errors"
         )
 

@@ -13,7 +13,7 @@ Write = Callable[..., None]
 _MARK = {"fail": "FAIL", "error": "ERROR", "skip": "skip", "pass": "pass"}
 
 
-def summarize(results: list[RequirementResult], verdict: Verdict, write: Write) -> None:
+def summarize(results: list[RequirementResult], verdict: Verdict, write: Write, *, interrupted: bool = False) -> None:
     sections: dict[str, list[RequirementResult]] = {}
     for result in results:
         sections.setdefault(result.requirement.section, []).append(result)
@@ -39,4 +39,6 @@ def summarize(results: list[RequirementResult], verdict: Verdict, write: Write) 
                 write(f"        {r.message.splitlines()[0][:400]}")
     write("")
     color = {"red": verdict.color == "red", "yellow": verdict.color == "yellow", "green": verdict.color == "green"}
-    write(verdict.line(), bold=True, **color)
+    if interrupted:
+        color = {"yellow": True}
+    write(verdict.line(interrupted=interrupted), bold=True, **color)
