@@ -17,6 +17,7 @@ from pathlib import Path
 from .bundle import Bundle
 from .caller import ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
 from .errors import RuntimeTimeout, Violation
+from .host import process_alive, remove_cgroup_dirs
 from .runtime import Call, Runtime
 
 _serial = itertools.count(1)
@@ -72,6 +73,7 @@ class Container:
         self.watch: ProcessWatch | None = None
         self.pid: int | None = None
         self.pid_file = bundle.path / "container.pid"
+        self.pid_file_pid: int | None = None
 
     # -- lifecycle operations -------------------------------------------------------------
 
@@ -151,17 +153,22 @@ class Container:
 
     # -- the caller's view ----------------------------------------------------------------
 
+    def read_pid_file(self) -> int | None:
+        """The pid the runtime wrote to ``--pid-file`` (None when missing or not a number)."""
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     def _watch_container_process(self) -> None:
         """Open a pidfd on the container process (pid from state, else from the pid file)."""
+        self.pid_file_pid = self.read_pid_file()
         pid = None
         call, data = self.state_call()
         if data and isinstance(data.get("pid"), int) and data["pid"] > 0:
             pid = data["pid"]
-        elif self.pid_file.is_file():
-            try:
-                pid = int(self.pid_file.read_text().strip())
-            except ValueError:
-                pid = None
+        else:
+            pid = self.pid_file_pid
         if pid is None:
             return
         self.pid = pid
@@ -169,6 +176,12 @@ class Container:
             self.watch = ProcessWatch(pid)
         except ProcessLookupError:
             self.watch = None
+
+    def alive(self) -> bool:
+        """Whether the container process is still running (its pidfd, else /proc)."""
+        if self.watch is not None:
+            return self.watch.alive()
+        return process_alive(self.pid) if self.pid else False
 
     def wait_exit(self, timeout: float | None = None) -> ExitStatus | None:
         """Wait for the container process to exit; its status, or None if it is not our child."""
@@ -235,5 +248,9 @@ class Container:
         if self.console is not None:
             self.console.close()
         reap_strays()
+        if self.id:
+            # Some runtimes (runsc) leave a cgroup named after the container in every hierarchy
+            # even after delete; rmdir only removes empty ones, so nothing live is touched.
+            remove_cgroup_dirs(f"/{self.id}")
         self.live.discard(self)
         return problems

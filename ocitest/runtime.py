@@ -186,7 +186,7 @@ class Runtime:
 
     def create(
         self,
-        container_id: str,
+        container_id: str | None,
         bundle: str | os.PathLike | None,
         *,
         console_socket: str | os.PathLike | None = None,

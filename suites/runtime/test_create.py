@@ -13,7 +13,7 @@ import pytest
 
 from ocitest import probe, requirement
 from ocitest.caller import reap_strays
-from ocitest.host import cgroup_dirs, descendants, mount_table, namespace, process_alive, remove_cgroup_dirs
+from ocitest.host import cgroup_dirs, descendants, mount_table, namespace, remove_cgroup_dirs
 
 #: config.json namespace types and their names under /proc/PID/ns.
 NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "user": "user"}
@@ -42,7 +42,7 @@ def test_create_makes_a_new_created_container_with_a_live_process(new_container)
     assert call.ok
     state = container.state()
     assert state.get("status") == "created", f"after create, state `status` is {state.get('status')!r}"
-    assert container.pid and process_alive(container.pid), "after create there is no live container process"
+    assert container.alive(), "after create there is no live container process"
 
 
 @requirement("runtime.create-applies-config", "runtime.lifecycle-environment")
@@ -52,7 +52,7 @@ def test_create_applies_root_namespaces_mounts_and_hostname_before_start(new_con
     container = new_container(probe.waiting(), bundle=bundle)
     container.create()
     pid = container.pid
-    assert pid and process_alive(pid), "after create there is no live container process"
+    assert container.alive(), "after create there is no live container process"
     assert os.path.exists(f"/proc/{pid}/root/ocitest-rootfs"), "after create, the container's root is not root.path"
     not_new = [ns["type"] for ns in bundle.config["linux"]["namespaces"]
                if namespace(pid, NS_FILES[ns["type"]]) == namespace("self", NS_FILES[ns["type"]])]
@@ -145,7 +145,7 @@ def test_create_with_an_id_in_use_fails_and_leaves_the_first_container_untouched
     assert call.failed, f"a second create with the ID {first.id!r} in use did not report an error: {call.describe()}"
     after = first.state()
     assert after == before, f"the failed duplicate create changed the first container's state: {before} -> {after}"
-    assert process_alive(before["pid"]), "the failed duplicate create killed the first container's process"
+    assert first.alive(), "the failed duplicate create killed the first container's process"
     status = first.finish()
     assert probe.facts(first.output()).get("instance") == ["first"]
     assert status is None or status.code == 0, f"the first container's program ended with {status}"

@@ -10,7 +10,19 @@ import subprocess
 import pytest
 
 from ocitest import probe, requirement
-from ocitest.host import cgroup_dirs, namespace, process_alive, remove_cgroup_dirs
+from ocitest.container import new_container_id
+from ocitest.host import cgroup_dirs, namespace, remove_cgroup_dirs
+
+
+def delete_is_refused_without_effect(container, what: str) -> dict:
+    """Delete must fail and leave the container's state as it was; returns that state."""
+    before = container.state()
+    call = container.delete(check=False)
+    assert call.failed, f"delete of {what} did not report an error: {call.describe()}"
+    after_call, after = container.state_call()
+    assert after_call.ok, f"after the refused delete the runtime no longer knows the container: {after_call.describe()}"
+    assert after == before, f"the refused delete changed the container: {before} -> {after}"
+    return before
 
 
 @requirement("runtime.delete-requires-id")
@@ -25,13 +37,8 @@ def test_delete_of_a_running_container_fails_and_leaves_it_running(new_container
     container.create()
     container.start()
     container.read_until(probe.READY)
-    before = container.state()
-    call = container.delete(check=False)
-    assert call.failed, f"delete of a running container did not report an error: {call.describe()}"
-    after_call, after = container.state_call()
-    assert after_call.ok, f"after the refused delete the runtime no longer knows the container: {after_call.describe()}"
-    assert after == before, f"the refused delete changed the container: {before} -> {after}"
-    assert process_alive(before["pid"]), "the refused delete killed the container process"
+    delete_is_refused_without_effect(container, "a running container")
+    assert container.alive(), "the refused delete killed the container process"
     status = container.finish()
     assert status is None or status.code == 0, f"the program ended with {status} after the refused delete"
 
@@ -40,12 +47,7 @@ def test_delete_of_a_running_container_fails_and_leaves_it_running(new_container
 def test_delete_of_a_created_container_fails_and_leaves_it_created(new_container):
     container = new_container(probe.waiting(probe.say("ran")))
     container.create()
-    before = container.state()
-    call = container.delete(check=False)
-    assert call.failed, f"delete of a created (not stopped) container did not report an error: {call.describe()}"
-    after_call, after = container.state_call()
-    assert after_call.ok, f"after the refused delete the runtime no longer knows the container: {after_call.describe()}"
-    assert after == before, f"the refused delete changed the container: {before} -> {after}"
+    delete_is_refused_without_effect(container, "a created (not stopped) container")
     container.start()
     container.read_until(probe.READY)
 
@@ -73,7 +75,7 @@ def test_delete_removes_the_containers_cgroup_processes_and_record(new_container
         assert call.ok
         state_call, _ = container.state_call()
         assert state_call.failed, f"after delete the runtime still knows the container: {state_call.describe()}"
-        assert not process_alive(pid), f"after delete the container process {pid} is still alive"
+        assert not container.alive(), f"after delete the container process {pid} is still alive"
         left = [str(p) for p in made if p.exists()]
         assert not left, f"after delete the container's cgroups remain: {left}"
     finally:
@@ -98,7 +100,7 @@ def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_b
 def test_delete_keeps_a_network_namespace_the_container_joined(new_container, new_bundle):
     if not shutil.which("ip"):
         pytest.skip("needs `ip` (iproute2) on the host to make a namespace to join")
-    name = f"ocitest-{os.getpid()}-{new_bundle().path.name}"
+    name = f"{new_container_id()}-netns"
     made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=30)
     if made.returncode != 0:
         pytest.skip(f"cannot create a network namespace here: {made.stderr.strip()}")

@@ -5,7 +5,6 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeSta
 
 import os
 
-import pytest
 
 from ocitest import probe, requirement
 
