@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -70,7 +71,9 @@ class TestRecord:
             outcome, message = "error", f"setup: {setup[1]}"
         elif setup and setup[0] == "skipped":
             outcome, message = "skip", setup[1]
-        elif call:
+        elif call is None:
+            outcome, message = "skip", "the test did not run to completion (interrupted)"
+        else:
             if call[0] == "failed":
                 outcome, message = ("error", self.harness_error) if self.harness_error else ("fail", call[1])
             elif call[0] == "skipped":
@@ -279,6 +282,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+#: The exception name in front of a failure message ("ocitest.errors.Violation: ..."): noise in a report.
+_VIOLATION_PREFIX = re.compile(r"^(?:[\w.]+\.)?(?:AssertionError|Violation|RuntimeTimeout|Failed): ")
+
+
 def _message(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -286,9 +293,7 @@ def _message(report: pytest.TestReport) -> str:
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
         first = crash.message.strip().splitlines()[0] if crash.message.strip() else ""
-        for prefix in ("AssertionError: ", "Violation: ", "RuntimeTimeout: ", "Failed: "):
-            first = first.removeprefix(prefix)
-        return first
+        return _VIOLATION_PREFIX.sub("", first)
     text = str(longrepr or "").strip()
     return text.splitlines()[-1] if text else ""
 

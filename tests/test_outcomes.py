@@ -1,0 +1,45 @@
+"""How the phases of one test (setup, call, teardown) become its outcome in the report."""
+
+from ocitest.plugin import TestRecord, _VIOLATION_PREFIX
+
+
+def record(**phases) -> TestRecord:
+    rec = TestRecord("suites/x.py::t", ["runtime.state-id"])
+    for when, outcome in phases.items():
+        rec.phases[when] = (outcome, f"{when} said so", 0.1)
+    return rec
+
+
+def test_a_passing_test_passes():
+    assert record(setup="passed", call="passed", teardown="passed").result().outcome == "pass"
+
+
+def test_an_assertion_in_the_test_is_a_failure_of_the_runtime():
+    result = record(setup="passed", call="failed", teardown="passed").result()
+    assert (result.outcome, result.message) == ("fail", "call said so")
+
+
+def test_an_unexpected_exception_is_a_harness_error_not_a_failure():
+    rec = record(setup="passed", call="failed", teardown="passed")
+    rec.harness_error = "KeyError: 'pid'"
+    assert (rec.result().outcome, rec.result().message) == ("error", "KeyError: 'pid'")
+
+
+def test_a_cleanup_problem_turns_a_pass_into_an_error():
+    result = record(setup="passed", call="passed", teardown="failed").result()
+    assert result.outcome == "error" and result.message.startswith("teardown:")
+
+
+def test_a_test_cut_short_never_counts_as_a_pass():
+    assert record(setup="passed").result().outcome == "skip"
+
+
+def test_setup_skips_and_errors():
+    assert record(setup="skipped").result().outcome == "skip"
+    assert record(setup="failed", teardown="passed").result().outcome == "error"
+
+
+def test_exception_names_are_dropped_from_messages():
+    assert _VIOLATION_PREFIX.sub("", "ocitest.errors.Violation: create failed") == "create failed"
+    assert _VIOLATION_PREFIX.sub("", "AssertionError: x") == "x"
+    assert _VIOLATION_PREFIX.sub("", "KeyError: 'pid'") == "KeyError: 'pid'"
