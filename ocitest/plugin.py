@@ -56,6 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class TestRecord:
     """The phases of one test as they arrive (possibly from xdist workers)."""
 
+    __test__ = False  # not a pytest test class
+
     nodeid: str
     requirements: list[str] = field(default_factory=list)
     phases: dict[str, tuple[str, str, float]] = field(default_factory=dict)
