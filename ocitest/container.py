@@ -199,6 +199,13 @@ class Container:
         out, _ = self.stdio.read_to_eof(self.timeouts.wait if timeout is None else timeout)
         return out.decode("utf-8", "replace")
 
+    def launch(self, ready: str = "ocitest:ready") -> "Container":
+        """create and start a ``probe.waiting`` program, and wait until it says it is ready."""
+        self.create()
+        self.start()
+        self.read_until(ready)
+        return self
+
     def finish(self) -> ExitStatus | None:
         """End a program that waits on stdin (``probe.waiting``): close stdin, wait for the exit."""
         self.stdio.close_stdin()

@@ -116,3 +116,27 @@ def remove_cgroup_dirs(cgroups_path: str) -> None:
             directory.rmdir()
         except OSError:
             pass
+
+
+def proc_status(pid: int) -> dict[str, str]:
+    """/proc/PID/status as a dict (``Uid``, ``Groups``, ``CapEff``, ``NoNewPrivs``, ``Umask``, ...)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def proc_limits(pid: int) -> dict[str, tuple[str, str]]:
+    """/proc/PID/limits as {"Max open files": (soft, hard)} ("unlimited" kept as text)."""
+    limits = {}
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]:
+        name, values = line[:26].strip(), line[26:].split()
+        if len(values) >= 2:
+            limits[name] = (values[0], values[1])
+    return limits
+
+
+def proc_environ(pid: int) -> list[str]:
+    """The environment the process was started with (what execve got)."""
+    return [e for e in Path(f"/proc/{pid}/environ").read_bytes().decode("utf-8", "replace").split("\0") if e]

@@ -220,6 +220,12 @@ def runtime(ocitest_harness: Harness, request: pytest.FixtureRequest) -> Runtime
 
 
 @pytest.fixture
+def runtime_info(ocitest_harness: Harness) -> RuntimeInfo:
+    """What the runtime says about itself: version, declared spec version, ``features`` (or None)."""
+    return ocitest_harness.info
+
+
+@pytest.fixture
 def schemas(ocitest_harness: Harness) -> Schemas:
     """The runtime-spec JSON Schemas (``schemas.state_errors(state)``)."""
     return ocitest_harness.schemas

@@ -42,12 +42,13 @@ def needs_root_and(runtime: str):
     return pytest.mark.skipif(bool(reasons), reason=", ".join(reasons))
 
 
-def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200) -> Run:
-    """``ocitest run ARGS --json FILE`` in a subprocess, exactly as a user runs it."""
+def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None) -> Run:
+    """``ocitest run ARGS --json FILE`` in a subprocess, exactly as a user runs it (``env`` is added)."""
     report_path = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-m", "ocitest.cli", "run", *args, "--json", str(report_path)],
         capture_output=True, text=True, timeout=timeout, cwd=tmp_path, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     return Run(proc.returncode, proc.stdout + proc.stderr, report)

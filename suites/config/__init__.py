@@ -1,0 +1,1 @@
+"""config.md: root, mounts, process, user, capabilities, rlimits, hostname, hooks, annotations, terminal."""

@@ -1,0 +1,77 @@
+"""config.md, Linux Process `capabilities`: the sets the program holds.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configLinuxProcess
+Expected sets follow the kernel's execve rules (see ocitest/capabilities.py).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from ocitest import probe, requirement
+from ocitest.capabilities import NUMBERS, SETS, after_execve, names
+from ocitest.host import proc_status
+
+DISTINCT_SETS = {
+    "bounding": ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID"],
+    "permitted": ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    "effective": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    "inheritable": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    "ambient": ["CAP_NET_BIND_SERVICE"],
+}
+
+
+def held_sets(new_container, new_bundle, caps: dict, uid: int, no_new_privs: bool) -> tuple[dict, dict]:
+    bundle = new_bundle()
+    bundle.config["process"]["capabilities"] = caps
+    bundle.config["process"]["user"] = {"uid": uid, "gid": uid}
+    bundle.config["process"]["noNewPrivileges"] = no_new_privs
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    status = proc_status(container.pid)
+    container.finish()
+    held = {name: int(status[field], 16) for name, field in SETS.items()}
+    return held, after_execve(caps, uid, no_new_privs)
+
+
+@requirement("config.capabilities-sets")
+@pytest.mark.parametrize("uid", [0, 1000], ids=["root", "uid1000"])
+@pytest.mark.parametrize("no_new_privs", [True, False], ids=["nnp", "no-nnp"])
+def test_the_program_holds_the_configured_capabilities(new_container, new_bundle, uid, no_new_privs):
+    held, expected = held_sets(new_container, new_bundle, DISTINCT_SETS, uid, no_new_privs)
+    wrong = {name: {"expected": names(expected[name]), "held": names(held[name])}
+             for name in SETS if held[name] != expected[name]}
+    assert not wrong, f"capability sets differ from the configuration (after execve rules): {wrong}"
+
+
+@requirement("config.capabilities-unknown-warning")
+def test_an_unknown_capability_is_only_a_warning(new_container, new_bundle):
+    bundle = new_bundle()
+    caps = bundle.config["process"]["capabilities"]
+    for name in caps:
+        caps[name] = caps[name] + ["CAP_OCITEST_NO_SUCH_CAPABILITY"]
+    container = new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle)
+    created = container.create(check=False)
+    assert created.ok, f"an unknown capability must be a warning, not an error: {created.describe()}"
+    container.start()
+    container.wait_exit()
+    assert probe.facts(container.output()).get("ran") == ["yes"], "the program did not run"
+
+
+def own_bounding_set() -> int:
+    return int(proc_status("self")["CapBnd"], 16)
+
+
+@requirement("config.capabilities-ungrantable")
+def test_a_capability_the_runtime_cannot_grant_does_not_fail_the_container(new_container, new_bundle):
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    missing = [n for n in names((1 << (last + 1)) - 1) if not own_bounding_set() >> NUMBERS[n] & 1]
+    if not missing:
+        pytest.skip("the harness holds every capability, so none is ungrantable here")
+    bundle = new_bundle()
+    bundle.config["process"]["capabilities"]["bounding"] += missing[:1]
+    container = new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle)
+    created = container.create(check=False)
+    assert created.ok, f"asking for {missing[0]} (not held by the runtime) failed the container: {created.describe()}"
+    container.start()
+    container.wait_exit()
+    assert probe.facts(container.output()).get("ran") == ["yes"], "the program did not run"

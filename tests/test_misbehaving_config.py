@@ -1,0 +1,43 @@
+"""A runtime that ignores or mangles one config.md field is red on that field's requirement, and on
+nothing else that runc passes (tests/bad_runtimes/mangles_config, selected by $OCITEST_MANGLE)."""
+
+import pytest
+
+from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+
+#: mangle -> (-k selection of suite modules, the requirements that must turn red: exactly these)
+CASES = {
+    "env": ("test_process", {"config.process-env"}),
+    "cwd": ("test_process", {"config.process-cwd"}),
+    "readonly": ("test_process", {"config.root-readonly"}),
+    # ignoring rlimits altogether also swallows the invalid and duplicated entries
+    "rlimits": ("test_rlimits", {"config.rlimit-applied", "config.rlimit-type-error", "config.rlimit-duplicate-error"}),
+    "gid": ("test_user", {"config.user-ids"}),
+    "caps": ("test_capabilities", {"config.capabilities-sets"}),
+    "oom": ("test_linux_process", {"config.oom-score-adj-set"}),
+    "nnp": ("test_linux_process or test_capabilities", {"config.no-new-privileges", "config.capabilities-sets"}),
+    "hostname": ("test_hostname_annotations", {"config.hostname"}),
+}
+
+
+@pytest.fixture(scope="module")
+def runc_baseline(tmp_path_factory):
+    selection = " or ".join(sorted({k for k, _ in CASES.values()}))
+    return run_ocitest(tmp_path_factory.mktemp("runc-config"), "--runtime", "runc", "-k", selection)
+
+
+@needs_root_and("runc")
+@pytest.mark.parametrize("mangle", sorted(CASES))
+def test_a_mangled_config_field_is_red_on_its_requirement(mangle, runc_baseline, tmp_path):
+    selection, expected = CASES[mangle]
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "mangles_config"), "-k", selection,
+                      "--wait-timeout", "10", env={"OCITEST_MANGLE": mangle})
+    assert run.report is not None, run.output[-3000:]
+    assert not run.errors(), f"harness errors: {run.errors()}"
+    outcomes = run.outcomes()
+    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
+    assert not not_red, f"mangling {mangle} breaks these requirements but they are not red: {not_red}"
+    baseline = runc_baseline.failed_tests()
+    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
+    blamed = set().union(*newly_failing.values()) if newly_failing else set()
+    assert blamed == expected, f"mangling {mangle}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"
