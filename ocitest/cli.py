@@ -40,7 +40,14 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         suites = suites_dir()
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
-    pytest_args = [str(suites), "-p", "ocitest.plugin", "-p", "no:cacheprovider",
+    targets = [str(suites)]
+    if args.suite:
+        unknown = [name for name in args.suite if not (suites / name).is_dir()]
+        if unknown:
+            available = sorted(p.name for p in suites.iterdir() if p.is_dir() and not p.name.startswith("_"))
+            return _usage_error(f"no suite {', '.join(unknown)}; the suites are {', '.join(available)}")
+        targets = [str(suites / name) for name in args.suite]
+    pytest_args = [*targets, "-p", "ocitest.plugin", "-p", "no:cacheprovider",
                    f"--rootdir={suites.parent}", "--runtime", env.runtime]
     pytest_args += [f"--runtime-arg={a}" for a in args.runtime_arg]
     for option, value in (("--json", args.json), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
@@ -105,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--json", metavar="FILE", help="write the JSON report here")
     run.add_argument("--strict", action="store_true", help="exit 1 on yellow too")
+    run.add_argument("--suite", action="append", metavar="NAME",
+                     help="run only this suite (runtime, config, ...); repeatable (default: all)")
     run.add_argument("--runtime-timeout", type=float, metavar="S", help="time limit of one runtime call")
     run.add_argument("--wait-timeout", type=float, metavar="S", help="time limit for a container's output or exit")
     req = sub.add_parser("requirements", help="list the requirement catalog")

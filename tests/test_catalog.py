@@ -21,6 +21,18 @@ RUNTIME_MD_ANCHORS = {
 }
 
 
+#: Section anchors of v1.3.0 config.md, plus the slug of its one normative heading without an anchor.
+CONFIG_MD_ANCHORS = {
+    "configuration", "configSpecificationVersion", "configRoot", "configMounts", "configLinuxMountOptions",
+    "configPOSIXMounts", "configProcess", "configPOSIXProcess", "configLinuxProcess", "configZOSProcess",
+    "configUser", "configPOSIXUser", "configWindowsUser", "configHostname", "configDomainname",
+    "configPlatformSpecificConfiguration", "configHooks", "configHooksPrestart", "configHooksCreateRuntime",
+    "configHooksCreateContainer", "configHooksStartContainer", "configHooksPoststart", "configHooksPoststop",
+    "configAnnotations", "configExtensibility", "valid-values",
+}
+KNOWN_ANCHORS = {"runtime.md": RUNTIME_MD_ANCHORS, "config.md": CONFIG_MD_ANCHORS}
+
+
 def test_ids_levels_and_references_are_well_formed():
     catalog = load_catalog()
     assert len(catalog) >= 45
@@ -30,8 +42,9 @@ def test_ids_levels_and_references_are_well_formed():
         assert re.fullmatch(r"https://github\.com/opencontainers/runtime-spec/blob/v1\.3\.0/[\w-]+\.md#[\w-]+", req.reference)
         assert req.reference.endswith(f"{req.document}#{req.anchor}")
         assert req.summary and req.summary[-1] in ".)", req.id
-        if req.document == "runtime.md":
-            assert req.anchor in RUNTIME_MD_ANCHORS, f"{req.id}: {req.anchor} is not a runtime.md anchor"
+        assert req.anchor in KNOWN_ANCHORS[req.document], f"{req.id}: {req.anchor} is not a {req.document} anchor"
+        if not req.covered:
+            assert req.why, f"{req.id} is left out without saying why"
 
 
 def census_rows(prefix: str) -> dict[str, tuple[str, str, str]]:
@@ -99,3 +112,30 @@ def test_an_unknown_requirement_id_is_a_collection_error(tmp_path):
     assert out.returncode != 0
     assert "unknown requirement ID 'runtime.no-such-requirement'" in out.stdout
     assert "error" in out.stdout.lower()
+
+
+#: config.md census sentences that do not apply on Linux.
+NOT_LINUX = {"CF-017": "mounts `ro` on Windows"}
+
+
+def appendix_a_rows(document: str) -> dict[str, tuple[str, str]]:
+    """Census Appendix A rows of ``document``: ID -> (section anchor, level); all runtime-bound."""
+    rows, chapter, inside = {}, "", False
+    for line in CENSUS.read_text().splitlines():
+        if line.startswith("## "):
+            chapter = line
+        elif line.startswith("### "):
+            inside = "Appendix A" in chapter and line.strip() == f"### {document}"
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if inside and len(cells) >= 4 and re.fullmatch(r"CF-\d+", cells[0]):
+            rows[cells[0]] = (cells[1], cells[3])
+    return rows
+
+
+@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
+def test_every_runtime_bound_must_and_should_of_config_md_is_in_the_catalog():
+    rows = appendix_a_rows("config.md")
+    assert len(rows) >= 70
+    covered = {cid for req in load_catalog() for cid in req.census}
+    missing = sorted(set(rows) - covered - set(NOT_LINUX))
+    assert not missing, f"config.md census sentences with no requirement: {missing}"

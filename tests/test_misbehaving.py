@@ -32,7 +32,7 @@ def test_misbehaving_runtime_is_red_on_exactly_its_requirement(wrapper, runc_run
     exact = True
     if isinstance(expected, tuple):
         expected, exact = expected
-    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--wait-timeout", "5")
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "runtime", "--wait-timeout", "5")
     assert run.report is not None, run.output[-3000:]
     assert run.exit == 1, f"a red run must exit 1, got {run.exit}"
     assert not run.errors(), f"harness errors: {run.errors()}"

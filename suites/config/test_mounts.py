@@ -1,0 +1,607 @@
+"""config.md, Mounts and Linux mount options: what each entry of `mounts` must become in the container.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configMounts
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configLinuxMountOptions
+
+Most checks stop after `create`: the container's mounts are then complete, and the host reads
+them through ``/proc/<container pid>/mountinfo`` and acts on them through ``/proc/<pid>/root``
+(a write there meets the container's read-only mount, an exec its noexec mount). The table's
+options "correspond to mount(8)", so mount(8) itself is the oracle: the same options on a
+tmpfs mounted by mount(8) in a throw-away mount namespace give the flags the container's
+mount must show. Host-side mounts (sources with submounts) live in the bundle folder and are
+unmounted in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import platform
+import stat
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ocitest import probe, requirement
+
+MNT = "/mnt/ocitest"
+
+
+# -- mountinfo --------------------------------------------------------------------------------
+
+
+@dataclass
+class Mount:
+    id: int
+    parent: int
+    point: str
+    flags: set[str]
+    optional: list[str]
+    fstype: str
+    source: str
+    sb: set[str]
+
+    @property
+    def propagation(self) -> str:
+        return " ".join(self.optional) or "private"
+
+    def shared(self) -> bool:
+        return any(f.startswith("shared:") for f in self.optional)
+
+    def slave(self) -> bool:
+        return any(f.startswith("master:") for f in self.optional)
+
+    def unbindable(self) -> bool:
+        return "unbindable" in self.optional
+
+    def describe(self) -> str:
+        return (f"{self.point}: per-mount [{','.join(sorted(self.flags))}], superblock [{','.join(sorted(self.sb))}], "
+                f"propagation [{self.propagation}]")
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    mounts = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        mounts.append(Mount(int(fields[0]), int(fields[1]), fields[4].replace("\\040", " "), set(fields[5].split(",")),
+                            fields[6:], rest[0], rest[1] if len(rest) > 1 else "",
+                            set(rest[2].split(",")) if len(rest) > 2 else set()))
+    return mounts
+
+
+def container_mounts(container) -> list[Mount]:
+    return parse_mountinfo(Path(f"/proc/{container.pid}/mountinfo").read_text())
+
+
+def mounts_at(container, point: str) -> list[Mount]:
+    return [m for m in container_mounts(container) if m.point == point]
+
+
+def top_mount(container, point: str) -> Mount:
+    found = mounts_at(container, point)
+    assert found, f"after create there is no mount at {point} in the container: {options_note(container)}"
+    return found[-1]
+
+
+def options_note(container) -> str:
+    return "mounts asked for: " + "; ".join(f"{m['destination']} {m.get('options', [])}"
+                                           for m in container.bundle.config["mounts"] if m["destination"].startswith(MNT))
+
+
+def flag_view(m: Mount) -> tuple[frozenset, frozenset]:
+    """What the mount options decide: per-mount flags and the superblock flags (no key=value).
+
+    Read-only is one property however it is reached: mount(8) makes the superblock read-only,
+    a runtime may instead remount its own mount read-only (per-mount flag) and leave the
+    superblock writable; both give EROFS on write. So ``ro``/``rw`` are folded into the first
+    set (``ro`` when either says so) and left out of the second.
+    """
+    readonly = "ro" in m.flags or "ro" in m.sb
+    flags = (set(m.flags) - {"ro", "rw"}) | {"ro" if readonly else "rw"}
+    return frozenset(flags), frozenset(o for o in m.sb if "=" not in o and o not in ("ro", "rw"))
+
+
+def inside(container, path: str) -> str:
+    """``path`` of the container as the host reaches it, through the container process's root."""
+    return f"/proc/{container.pid}/root{path}"
+
+
+# -- mount(8), the oracle ----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def mount8(options: tuple[str, ...]) -> tuple[frozenset, frozenset] | str:
+    """The flags mount(8) gives a tmpfs mounted with ``options``, or why it refused them.
+
+    It runs in a private mount namespace of its own (``unshare -m``), so nothing is left behind.
+    """
+    where = tempfile.mkdtemp(prefix="ocitest-oracle-")
+    try:
+        script = 'mount -t tmpfs -o "$1" ocitest-oracle "$2" && cat /proc/self/mountinfo'
+        out = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                              ",".join(options), where], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            return out.stderr.strip() or f"exit {out.returncode}"
+        found = [m for m in parse_mountinfo(out.stdout) if m.point == where]
+        return flag_view(found[-1])
+    finally:
+        os.rmdir(where)
+
+
+def kernel_at_least(major: int, minor: int) -> bool:
+    parts = platform.release().split(".")
+    try:
+        return (int(parts[0]), int(parts[1].split("-")[0])) >= (major, minor)
+    except (ValueError, IndexError):
+        return False
+
+
+# -- host-side sources -------------------------------------------------------------------------
+
+
+def run(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+#: Submounts of the host tree: one with the kernel defaults, one with every "no" flag, one strictatime.
+SUBMOUNTS = {
+    "sub-plain": "",
+    "sub-locked": "ro,nosuid,nodev,noexec,nosymfollow,noatime,nodiratime",
+    "sub-strict": "strictatime",
+}
+
+
+@contextmanager
+def host_tree(bundle):
+    """A shared tmpfs in the bundle folder, holding a marker file and the SUBMOUNTS."""
+    root = bundle.path / "tree"
+    root.mkdir()
+    mounted: list[Path] = []
+    try:
+        run("mount", "-t", "tmpfs", "-o", "mode=755", "ocitest-tree", str(root))
+        mounted.append(root)
+        run("mount", "--make-shared", str(root))
+        (root / "marker").write_text("tree\n")
+        for name, opts in SUBMOUNTS.items():
+            (root / name).mkdir()
+            run("mount", "-t", "tmpfs", *(["-o", opts] if opts else []), f"ocitest-{name}", str(root / name))
+            mounted.append(root / name)
+        yield root
+    finally:
+        for path in reversed(mounted):
+            if subprocess.run(["umount", str(path)], capture_output=True, timeout=30).returncode != 0:
+                subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def source_dir(bundle, name: str, marker: str | None = None) -> Path:
+    path = bundle.path / name
+    path.mkdir()
+    if marker is not None:
+        (path / "marker").write_text(marker + "\n")
+    return path
+
+
+def add_mount(bundle, destination: str, options: list[str], *, source: str = "ocitest-tmpfs",
+              fstype: str = "tmpfs", **extra) -> dict:
+    entry = {"destination": destination, "type": fstype, "source": source, "options": list(options), **extra}
+    bundle.config["mounts"].append(entry)
+    return entry
+
+
+def created(new_container, bundle, what: str):
+    """Create a container whose program just waits; create must succeed."""
+    container = new_container(probe.waiting(), bundle=bundle)
+    call = container.create(check=False)
+    assert call.ok, f"create failed with {what}: {call.describe()}"
+    return container
+
+
+def try_create(new_container, bundle):
+    container = new_container(probe.waiting(), bundle=bundle)
+    return container, container.create(check=False)
+
+
+# -- mounts: order, destinations, failures ------------------------------------------------------
+
+
+@requirement("config.mounts-in-order")
+def test_mounts_are_made_in_the_listed_order(new_container, new_bundle):
+    bundle = new_bundle()
+    first, second = source_dir(bundle, "first", "first"), source_dir(bundle, "second", "second")
+    add_mount(bundle, f"{MNT}/stack", ["rbind"], source=str(first), fstype="bind")
+    add_mount(bundle, f"{MNT}/stack", ["rbind"], source=str(second), fstype="bind")
+    add_mount(bundle, f"{MNT}/nest", ["size=1m"])
+    add_mount(bundle, f"{MNT}/nest/inner", ["rbind"], source=str(first), fstype="bind")
+    container = created(new_container, bundle, "two mounts on one destination and a nested mount")
+    seen = Path(inside(container, f"{MNT}/stack/marker")).read_text().strip()
+    assert seen == "second", f"{MNT}/stack shows the {seen!r} source on top: the mounts were not made in order"
+    assert Path(inside(container, f"{MNT}/nest/inner/marker")).exists(), (
+        f"{MNT}/nest/inner is hidden: the tmpfs at {MNT}/nest was mounted after the mount nested in it"
+    )
+    ours = [m.point for m in container_mounts(container) if m.point.startswith(MNT)]
+    assert ours == [f"{MNT}/stack", f"{MNT}/stack", f"{MNT}/nest", f"{MNT}/nest/inner"], (
+        f"the container's mount table has the mounts in this order: {ours}"
+    )
+
+
+@requirement("config.mount-relative-destination")
+def test_a_relative_destination_is_taken_relative_to_root(new_container, new_bundle):
+    bundle = new_bundle()
+    src = source_dir(bundle, "relative", "relative")
+    add_mount(bundle, MNT.lstrip("/") + "/relative", ["rbind"], source=str(src), fstype="bind")
+    container, call = try_create(new_container, bundle)
+    assert call.ok, f"create refused the relative destination {MNT.lstrip('/')}/relative: {call.describe()}"
+    points = [m.point for m in container_mounts(container)]
+    assert f"{MNT}/relative" in points, (
+        f"the relative destination was not mounted at {MNT}/relative; the container's mounts are {points}"
+    )
+    assert Path(inside(container, f"{MNT}/relative/marker")).exists(), f"{MNT}/relative does not show the source"
+
+
+@requirement("config.mount-destination-created")
+def test_a_missing_destination_is_created(new_container, new_bundle):
+    bundle = new_bundle()
+    src = source_dir(bundle, "deep", "deep")
+    dest = f"{MNT}/not/there/yet"
+    assert not (bundle.rootfs / dest.lstrip("/")).exists()
+    add_mount(bundle, dest, ["rbind"], source=str(src), fstype="bind")
+    add_mount(bundle, f"{MNT}/tmp/also/missing", ["size=1m"])
+    container = created(new_container, bundle, "mount destinations missing from the rootfs")
+    points = [m.point for m in container_mounts(container)]
+    missing = [d for d in (dest, f"{MNT}/tmp/also/missing") if d not in points]
+    assert not missing, f"no mount at these destinations the rootfs lacked: {missing}"
+
+
+@requirement("config.mount-failure-is-error")
+@pytest.mark.parametrize("kind", ["unknown-fstype", "missing-source"])
+def test_a_mount_the_runtime_cannot_make_fails_create(kind, new_container, new_bundle):
+    bundle = new_bundle()
+    if kind == "unknown-fstype":
+        add_mount(bundle, f"{MNT}/bad", [], fstype="ocitestnosuchfs", source="none")
+        what = "a mount of a filesystem type the kernel does not have"
+    else:
+        add_mount(bundle, f"{MNT}/bad", ["rbind"], fstype="bind", source=str(bundle.path / "no-such-dir"))
+        what = "a bind mount of a source that does not exist"
+    container, call = try_create(new_container, bundle)
+    assert call.failed, f"create succeeded with {what}: {call.describe()}"
+    call, data = container.state_call()
+    assert not call.ok, f"after the failed create the runtime still knows the container: {data}"
+
+
+# -- options that mount(8) describes (flags) ----------------------------------------------------
+
+#: option -> the option placed before it, so that the option has something to undo. mount(8)
+#: applies options in order and says that the last one wins when two conflict.
+UNDOES = {
+    "async": "sync", "atime": "noatime", "dev": "nodev", "diratime": "nodiratime", "exec": "noexec",
+    "noiversion": "iversion", "nolazytime": "lazytime", "norelatime": "relatime", "nostrictatime": "strictatime",
+    "rw": "ro", "suid": "nosuid", "symfollow": "nosymfollow", "nomand": "mand",
+}
+FLAG_OPTIONS = [
+    "async", "atime", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud", "noatime",
+    "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "norelatime", "nostrictatime", "nosuid", "relatime",
+    "ro", "rw", "silent", "strictatime", "suid", "sync", "nosymfollow", "symfollow", "mand", "nomand",
+]
+#: Levels below MUST: a runtime may refuse these (then the check is skipped, not failed).
+OPTIONAL_OPTIONS = {"nosymfollow", "symfollow", "mand", "nomand"}
+
+
+def write_probe(container, path: str) -> OSError | None:
+    try:
+        with open(inside(container, path), "w") as f:
+            f.write("x")
+    except OSError as exc:
+        return exc
+    return None
+
+
+def exec_probe(container, path: str) -> OSError | None:
+    script = inside(container, path)
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(script, 0o755)
+    try:
+        subprocess.run([script], check=True, timeout=30)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def device_probe(container, path: str) -> OSError | None:
+    node = inside(container, path)
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a /dev/null node
+    try:
+        os.close(os.open(node, os.O_WRONLY))
+    except OSError as exc:
+        return exc
+    return None
+
+
+@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in FLAG_OPTIONS])
+def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, new_bundle):
+    options = ([UNDOES[option]] if option in UNDOES else []) + [option]
+    expected = mount8(tuple(options))
+    if isinstance(expected, str):
+        pytest.skip(f"mount(8) on this host refuses a tmpfs with {options}: {expected}")
+    bundle = new_bundle()
+    dest = f"{MNT}/{option}"
+    add_mount(bundle, dest, options)
+    container, call = try_create(new_container, bundle)
+    if call.failed and option in UNDOES:
+        alone = new_bundle()
+        add_mount(alone, dest, [option])
+        _, alone_call = try_create(new_container, alone)
+        if alone_call.ok:
+            pytest.skip(f"the runtime refuses `{UNDOES[option]}`, which this check puts before `{option}` to have "
+                        f"something to undo: {call.describe()}")
+        call = alone_call
+    if call.failed and option in OPTIONAL_OPTIONS:
+        pytest.skip(f"the runtime does not implement `{option}` (not a MUST): {call.describe()}")
+    assert call.ok, f"create failed for a tmpfs with options {options}: {call.describe()}"
+    mount = top_mount(container, dest)
+    got = flag_view(mount)
+    assert got == expected, (
+        f"with options {options} the container's mount is {mount.describe()}; mount(8) gives per-mount "
+        f"[{','.join(sorted(expected[0]))}], superblock [{','.join(sorted(expected[1]))}]"
+    )
+    # Where the flag has a cheap effect, the effect too.
+    if option in ("ro", "rw"):
+        problem = write_probe(container, f"{dest}/written")
+        if option == "ro":
+            assert problem is not None and problem.errno == errno.EROFS, (
+                f"writing to the `ro` mount {dest} gave {problem!r}, not EROFS")
+        else:
+            assert problem is None, f"writing to the `rw` mount {dest} (after `ro`) failed: {problem!r}"
+    if option in ("noexec", "exec"):
+        problem = exec_probe(container, f"{dest}/prog")
+        if option == "noexec":
+            assert problem is not None and problem.errno == errno.EACCES, (
+                f"running a program from the `noexec` mount {dest} gave {problem!r}, not EACCES")
+        else:
+            assert problem is None, f"running a program from the `exec` mount {dest} (after `noexec`) failed: {problem!r}"
+    if option in ("nodev", "dev"):
+        problem = device_probe(container, f"{dest}/null")
+        if option == "nodev":
+            assert problem is not None and problem.errno == errno.EACCES, (
+                f"opening a device node on the `nodev` mount {dest} gave {problem!r}, not EACCES")
+        else:
+            assert problem is None, f"opening a device node on the `dev` mount {dest} (after `nodev`) failed: {problem!r}"
+
+
+@requirement("config.mount-option-remount")
+def test_remount_changes_the_existing_mount_instead_of_adding_one(new_container, new_bundle):
+    bundle = new_bundle()
+    dest = f"{MNT}/remount"
+    add_mount(bundle, dest, ["size=1m"])
+    add_mount(bundle, dest, ["remount", "ro"])
+    container = created(new_container, bundle, f"a tmpfs at {dest} and a `remount,ro` entry for it")
+    found = mounts_at(container, dest)
+    assert len(found) == 1, (
+        f"{dest} has {len(found)} mounts stacked ({'; '.join(m.describe() for m in found)}): `remount` mounted a new "
+        "filesystem instead of changing the existing one"
+    )
+    assert "ro" in found[0].flags or "ro" in found[0].sb, f"after `remount,ro` the mount is still writable: {found[0].describe()}"
+
+
+# -- bind mounts and propagation ----------------------------------------------------------------
+
+
+def submount_points(dest: str) -> list[str]:
+    return [f"{dest}/{name}" for name in SUBMOUNTS]
+
+
+@requirement("config.mount-option-bind")
+def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle):
+    bundle = new_bundle()
+    dest = f"{MNT}/bind"
+    with host_tree(bundle) as tree:
+        add_mount(bundle, dest, ["bind"], source=str(tree), fstype="bind")
+        container = created(new_container, bundle, "a `bind` mount")
+        top = top_mount(container, dest)
+        assert top.source == "ocitest-tree" and Path(inside(container, f"{dest}/marker")).exists(), (
+            f"{dest} does not show the bind source: {top.describe()} from {top.source}")
+        points = {m.point for m in container_mounts(container)}
+        copied = [p for p in submount_points(dest) if p in points]
+        assert not copied, f"`bind` (not recursive) also brought the source's submounts: {copied}"
+
+
+@requirement("config.mount-option-rbind")
+def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
+    bundle = new_bundle()
+    dest = f"{MNT}/rbind"
+    with host_tree(bundle) as tree:
+        add_mount(bundle, dest, ["rbind"], source=str(tree), fstype="bind")
+        container = created(new_container, bundle, "an `rbind` mount")
+        top = top_mount(container, dest)
+        assert top.source == "ocitest-tree", f"{dest} does not show the bind source: {top.describe()} from {top.source}"
+        points = {m.point for m in container_mounts(container)}
+        lost = [p for p in submount_points(dest) if p not in points]
+        assert not lost, f"`rbind` left out these submounts of the source: {lost}"
+
+
+#: option -> (options of the entry, what the top mount and each submount must satisfy, its wording).
+PROPAGATION = {
+    "shared": (["rbind", "shared"], False, Mount.shared, "shared"),
+    "rshared": (["rbind", "rshared"], True, Mount.shared, "shared"),
+    "private": (["rbind", "private"], False, lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
+    "rprivate": (["rbind", "rprivate"], True, lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
+    # Both runtimes' default root propagation already makes a bind mount a slave; the mount is made
+    # shared first so that `slave` has something to change (mount(8) applies them in order).
+    "slave": (["rbind", "shared", "slave"], False, lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
+    "rslave": (["rbind", "rshared", "rslave"], True, lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
+    "unbindable": (["rbind", "unbindable"], False, Mount.unbindable, "unbindable"),
+    "runbindable": (["rbind", "runbindable"], True, Mount.unbindable, "unbindable"),
+}
+
+
+@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in PROPAGATION])
+def test_propagation_option_sets_the_mount_propagation(option, new_container, new_bundle):
+    options, recursive, holds, wording = PROPAGATION[option]
+    bundle = new_bundle()
+    dest = f"{MNT}/{option}"
+    with host_tree(bundle) as tree:
+        add_mount(bundle, dest, options, source=str(tree), fstype="bind")
+        container, call = try_create(new_container, bundle)
+        if call.failed and option in ("slave", "rslave"):
+            plain = new_bundle()
+            add_mount(plain, dest, ["rbind", option], source=str(tree), fstype="bind")
+            _, plain_call = try_create(new_container, plain)
+            if plain_call.ok:
+                pytest.skip(f"the runtime refuses two propagation options on one mount ({options}), and `{option}` "
+                            f"alone cannot be told apart from the default slave propagation: {call.describe()}")
+        assert call.ok, f"create failed for a bind mount with options {options}: {call.describe()}"
+        points = [dest] + (submount_points(dest) if recursive else [])
+        wrong = [top_mount(container, p).describe() for p in points if not holds(top_mount(container, p))]
+        assert not wrong, f"with options {options} these mounts are not {wording}: {'; '.join(wrong)}"
+
+
+# -- recursive (AT_RECURSIVE) options -----------------------------------------------------------
+
+#: option -> (submount it is checked on, predicate on that mount, wording of what must hold).
+RECURSIVE = {
+    "rro": ("sub-plain", lambda m: "ro" in m.flags, "read-only"),
+    "rrw": ("sub-locked", lambda m: "ro" not in m.flags, "writable"),
+    "rnosuid": ("sub-plain", lambda m: "nosuid" in m.flags, "nosuid"),
+    "rsuid": ("sub-locked", lambda m: "nosuid" not in m.flags, "without nosuid"),
+    "rnoexec": ("sub-plain", lambda m: "noexec" in m.flags, "noexec"),
+    "rexec": ("sub-locked", lambda m: "noexec" not in m.flags, "without noexec"),
+    "rdev": ("sub-locked", lambda m: "nodev" not in m.flags, "without nodev"),
+    "rnosymfollow": ("sub-plain", lambda m: "nosymfollow" in m.flags, "nosymfollow"),
+    "rsymfollow": ("sub-locked", lambda m: "nosymfollow" not in m.flags, "without nosymfollow"),
+    "rnoatime": ("sub-plain", lambda m: "noatime" in m.flags, "noatime"),
+    "ratime": ("sub-locked", lambda m: "noatime" not in m.flags, "without noatime"),
+    "rnodiratime": ("sub-plain", lambda m: "nodiratime" in m.flags, "nodiratime"),
+    "rdiratime": ("sub-locked", lambda m: "nodiratime" not in m.flags, "without nodiratime"),
+    "rrelatime": ("sub-locked", lambda m: "relatime" in m.flags and "noatime" not in m.flags, "relatime"),
+    # mount(8) itself gives a fresh mount with `norelatime` the kernel default, relatime (the kernel
+    # has no "not relatime" mode of its own; on a remount it keeps the mode), so for the recursive
+    # form only acceptance is checked: no atime mode is more right than another.
+    "rnorelatime": ("sub-plain", lambda m: True, "mounted"),
+    "rstrictatime": ("sub-plain", lambda m: not {"relatime", "noatime"} & m.flags, "strictatime"),
+    "rnostrictatime": ("sub-strict", lambda m: bool({"relatime", "noatime"} & m.flags), "not strictatime"),
+}
+
+
+@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in RECURSIVE])
+def test_recursive_option_reaches_the_submounts(option, new_container, new_bundle):
+    if not kernel_at_least(5, 12):
+        pytest.skip(f"recursive mount attributes need Linux 5.12 (mount_setattr), this host runs {platform.release()}")
+    sub, holds, wording = RECURSIVE[option]
+    bundle = new_bundle()
+    dest = f"{MNT}/{option}"
+    with host_tree(bundle) as tree:
+        add_mount(bundle, dest, ["rbind", option], source=str(tree), fstype="bind")
+        container, call = try_create(new_container, bundle)
+        if call.failed:
+            pytest.skip(f"the runtime refuses `{option}` (a SHOULD; refusing is allowed, ignoring is not): {call.describe()}")
+        mount = top_mount(container, f"{dest}/{sub}")
+        assert holds(mount), (
+            f"`{option}` on an rbind was accepted but the submount (host flags [{SUBMOUNTS[sub]}]) is not {wording}: "
+            f"{mount.describe()}"
+        )
+
+
+# -- tmpcopyup, unknown and custom options ------------------------------------------------------
+
+
+@requirement("config.mount-option-tmpcopyup")
+def test_tmpcopyup_copies_the_destination_contents_into_the_tmpfs(new_container, new_bundle):
+    bundle = new_bundle()
+    dest = f"{MNT}/copyup"
+    (bundle.rootfs / dest.lstrip("/")).mkdir(parents=True)
+    (bundle.rootfs / dest.lstrip("/") / "kept").write_text("from the rootfs\n")
+    add_mount(bundle, dest, ["tmpcopyup"])
+    container, call = try_create(new_container, bundle)
+    if call.failed:
+        pytest.skip(f"the runtime does not implement `tmpcopyup` (a MAY): {call.describe()}")
+    mount = top_mount(container, dest)
+    assert mount.fstype == "tmpfs", f"{dest} is not a tmpfs: {mount.describe()}"
+    copied = Path(inside(container, f"{dest}/kept"))
+    assert copied.exists(), f"`tmpcopyup` was accepted but the tmpfs at {dest} does not have the rootfs's file `kept`"
+
+
+@requirement("config.mount-data-options")
+def test_unknown_options_reach_the_filesystem_as_data(new_container, new_bundle):
+    bundle = new_bundle()
+    dest = f"{MNT}/data"
+    add_mount(bundle, dest, ["size=2m", "mode=0711"])
+    container = created(new_container, bundle, "a tmpfs with `size=2m` and `mode=0711`")
+    mount = top_mount(container, dest)
+    assert "size=2048k" in mount.sb and "mode=711" in mount.sb, (
+        f"`size=2m,mode=0711` did not reach tmpfs: {mount.describe()}")
+
+
+@requirement("config.mount-custom-like-mount8")
+def test_an_option_mount8_knows_behaves_as_in_mount8(new_container, new_bundle):
+    expected = mount8(("noauto",))
+    if isinstance(expected, str):
+        pytest.skip(f"mount(8) on this host refuses `noauto` on a tmpfs: {expected}")
+    bundle = new_bundle()
+    dest = f"{MNT}/noauto"
+    add_mount(bundle, dest, ["noauto"])
+    container, call = try_create(new_container, bundle)
+    assert call.ok, f"mount(8) mounts a tmpfs with `noauto` (a mount(8) option it does not pass to the kernel), the runtime failed: {call.describe()}"
+    mount = top_mount(container, dest)
+    assert flag_view(mount) == expected, f"with `noauto` the mount is {mount.describe()}, mount(8) gives {expected}"
+
+
+# -- idmapped mounts ----------------------------------------------------------------------------
+
+MAPPED = 12345
+MAPPING = [{"containerID": 0, "hostID": MAPPED, "size": 1}]
+
+
+def idmap_bundle(new_bundle, option: str, source: Path | None = None, *, mappings: bool = True):
+    bundle = new_bundle()
+    if source is None:
+        source = source_dir(bundle, "idmapped", "owned by root")
+    extra = {"uidMappings": MAPPING, "gidMappings": MAPPING} if mappings else {}
+    add_mount(bundle, f"{MNT}/{option}", ["rbind", option], source=str(source), fstype="bind", **extra)
+    return bundle
+
+
+@pytest.mark.parametrize("option", [
+    pytest.param("idmap", marks=requirement("config.mount-option-idmap", "config.mount-idmap-applied",
+                                            "config.mount-idmap-uses-mappings")),
+    pytest.param("ridmap", marks=requirement("config.mount-option-ridmap", "config.mount-idmap-applied",
+                                             "config.mount-idmap-uses-mappings")),
+])
+def test_idmap_option_maps_the_owners_with_the_given_mappings(option, new_container, new_bundle):
+    if not kernel_at_least(5, 12):
+        pytest.skip(f"idmapped mounts need Linux 5.12, this host runs {platform.release()}")
+    holder = new_bundle()
+    with host_tree(holder) as tree:
+        bundle = idmap_bundle(new_bundle, option, tree)
+        container, call = try_create(new_container, bundle)
+        if call.failed:
+            pytest.skip(f"the runtime refuses `{option}` with uidMappings/gidMappings (a SHOULD; refusing is allowed): "
+                        f"{call.describe()}")
+        dest = f"{MNT}/{option}"
+        seen = os.stat(inside(container, f"{dest}/marker"))
+        assert (seen.st_uid, seen.st_gid) == (MAPPED, MAPPED), (
+            f"`{option}` with the mapping 0->{MAPPED} was accepted, but a file the source has owned by 0:0 shows as "
+            f"{seen.st_uid}:{seen.st_gid} in the mount")
+        if option == "ridmap":
+            sub = os.stat(inside(container, f"{dest}/sub-plain"))
+            assert (sub.st_uid, sub.st_gid) == (MAPPED, MAPPED), (
+                f"`ridmap` did not reach the submount: its root, owned by 0:0, shows as {sub.st_uid}:{sub.st_gid}")
+
+
+@pytest.mark.parametrize("option", [
+    pytest.param("idmap", marks=requirement("config.mount-idmap-needs-mapping")),
+    pytest.param("ridmap", marks=requirement("config.mount-idmap-needs-mapping")),
+])
+def test_idmap_without_mappings_or_user_namespace_fails_create(option, new_container, new_bundle):
+    bundle = idmap_bundle(new_bundle, option, mappings=False)
+    assert not any(ns["type"] == "user" for ns in bundle.config["linux"]["namespaces"])
+    container, call = try_create(new_container, bundle)
+    if call.ok:
+        seen = os.stat(inside(container, f"{MNT}/{option}/marker"))
+        pytest.fail(f"create succeeded with `{option}`, no uidMappings/gidMappings and no user namespace "
+                    f"(the file owned by 0:0 shows as {seen.st_uid}:{seen.st_gid}): {call.describe()}", pytrace=False)

@@ -1,0 +1,47 @@
+"""The config.md hook and terminal checks can fail: each wrapper around runc in tests/bad_runtimes/
+(hooks_*, terminal_*) breaks one of those requirements, and ocitest must turn exactly it red.
+
+"Exactly" is measured against runc on the same selection: the tests that fail with the wrapper
+but pass with runc must all belong to the expected requirement, and that requirement must be red.
+"""
+
+import pytest
+
+from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+
+#: The config.md hook and terminal tests only (the runtime.md hook tests are test_misbehaving.py's).
+SELECTION = ["-k", "config and (hook or terminal)", "--wait-timeout", "5"]
+
+CASES = {
+    "hooks_reverse_order": {"config.hook-order"},
+    "hooks_drop_env": {"config.hook-env"},
+    "terminal_drops_console_size": {"config.console-size"},
+}
+
+
+@pytest.fixture(scope="module")
+def runc_selection(tmp_path_factory):
+    run = run_ocitest(tmp_path_factory.mktemp("runc-hooks-terminal"), "--runtime", "runc", *SELECTION)
+    assert run.report is not None, run.output[-3000:]
+    assert not run.errors(), f"harness errors with runc itself: {run.errors()}"
+    return run
+
+
+@needs_root_and("runc")
+@pytest.mark.parametrize("wrapper", sorted(CASES))
+def test_misbehaving_runtime_is_red_on_exactly_its_requirement(wrapper, runc_selection, tmp_path):
+    expected = CASES[wrapper]
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), *SELECTION)
+    assert run.report is not None, run.output[-3000:]
+    assert run.exit == 1, f"a red run must exit 1, got {run.exit}"
+    assert not run.errors(), f"harness errors: {run.errors()}"
+    outcomes = run.outcomes()
+    not_red = {rid: outcomes.get(rid) for rid in expected if outcomes.get(rid) != "fail"}
+    assert not not_red, f"{wrapper} breaks these requirements but ocitest did not report them red: {not_red}"
+    baseline = runc_selection.failed_tests()
+    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
+    blamed = set().union(*newly_failing.values()) if newly_failing else set()
+    assert blamed == expected, (
+        f"{wrapper}: tests failing only with the wrapper blame {sorted(blamed)}, expected {sorted(expected)}: "
+        f"{sorted(newly_failing)}"
+    )
