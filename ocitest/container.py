@@ -199,6 +199,16 @@ class Container:
         out, _ = self.stdio.read_to_eof(self.timeouts.wait if timeout is None else timeout)
         return out.decode("utf-8", "replace")
 
+    def attempt(self) -> Call:
+        """For a config the runtime must refuse, at create or at start: the call that failed, or
+        start's call when nothing did (the program's exit is awaited then)."""
+        call = self.create(check=False)
+        if call.ok:
+            call = self.start(check=False)
+            if call.ok and self.watch is not None:
+                self.wait_exit()
+        return call
+
     def launch(self, ready: str = "ocitest:ready") -> "Container":
         """create and start a ``probe.waiting`` program, and wait until it says it is ready."""
         self.create()

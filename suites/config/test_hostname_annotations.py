@@ -66,11 +66,7 @@ def test_an_invalid_value_is_an_error(new_container, new_bundle, breakage):
     bundle = new_bundle()
     what = breakage(bundle.config)
     container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
-    call = container.create(check=False)
-    if call.ok:
-        call = container.start(check=False)
-        if container.watch is not None:
-            container.wait_exit()
+    call = container.attempt()
     assert call.failed, f"{what} was accepted: {call.describe()}"
     assert not container.evidence("ran").exists(), f"the program ran with {what}"
 

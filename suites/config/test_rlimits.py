@@ -64,11 +64,7 @@ def test_an_rlimit_type_the_kernel_does_not_have_is_an_error(new_container, new_
     bundle = new_bundle()
     bundle.config["process"]["rlimits"] = rlimits_config(("RLIMIT_OCITESTNOSUCH", 1, 1))
     container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
-    call = container.create(check=False)
-    if call.ok:
-        call = container.start(check=False)
-        if container.watch is not None:
-            container.wait_exit()
+    call = container.attempt()
     assert call.failed, f"RLIMIT_OCITESTNOSUCH was accepted: {call.describe()}"
     assert not container.evidence("ran").exists(), "the program ran with an rlimit type the kernel does not have"
 
@@ -78,10 +74,6 @@ def test_two_entries_of_the_same_rlimit_type_are_an_error(new_container, new_bun
     bundle = new_bundle()
     bundle.config["process"]["rlimits"] = rlimits_config(("RLIMIT_NOFILE", 100, 200), ("RLIMIT_NOFILE", 300, 400))
     container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
-    call = container.create(check=False)
-    if call.ok:
-        call = container.start(check=False)
-        if container.watch is not None:
-            container.wait_exit()
+    call = container.attempt()
     assert call.failed, f"duplicated RLIMIT_NOFILE entries were accepted: {call.describe()}"
     assert not container.evidence("ran").exists(), "the program ran with duplicated rlimits"
