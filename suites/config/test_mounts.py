@@ -259,6 +259,26 @@ def test_a_missing_destination_is_created(new_container, new_bundle):
     assert not missing, f"no mount at these destinations the rootfs lacked: {missing}"
 
 
+@requirement("config.mount-destination-inside-container")
+def test_a_symlink_in_the_destination_is_resolved_inside_the_root(new_container, new_bundle):
+    bundle = new_bundle()
+    outside = bundle.path / "outside-the-root"
+    outside.mkdir()
+    # An absolute link: followed on the host it leads out of the rootfs to `outside`; followed inside
+    # the container's root it names <rootfs>/<the same path>.
+    (bundle.rootfs / "ocitest-escape").symlink_to(outside)
+    add_mount(bundle, "/ocitest-escape", ["size=1m"])
+    container = new_container(probe.waiting(), bundle=bundle)
+    if container.create(check=False).failed:
+        return  # refusing the link (its target does not exist inside the root) lets nothing out
+    points = [m.point for m in container_mounts(container)]
+    assert str(outside) in points, (
+        f"the link /ocitest-escape -> {outside} was not followed inside the container's root: no mount at "
+        f"{outside} in the container (it may have been made on the host path, outside the root)"
+    )
+    assert not any(outside.iterdir()) and not os.path.ismount(outside), "the mount landed on the host path"
+
+
 @requirement("config.mount-failure-is-error")
 @pytest.mark.parametrize("kind", ["unknown-fstype", "missing-source"])
 def test_a_mount_the_runtime_cannot_make_fails_create(kind, new_container, new_bundle):
