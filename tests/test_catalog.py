@@ -30,7 +30,20 @@ CONFIG_MD_ANCHORS = {
     "configHooksCreateContainer", "configHooksStartContainer", "configHooksPoststart", "configHooksPoststop",
     "configAnnotations", "configExtensibility", "valid-values",
 }
-KNOWN_ANCHORS = {"runtime.md": RUNTIME_MD_ANCHORS, "config.md": CONFIG_MD_ANCHORS}
+#: Section anchors of v1.3.0 config-linux.md, plus the slugs of its two normative headings without one.
+CONFIG_LINUX_MD_ANCHORS = {
+    "linuxContainerConfiguration", "configLinuxDefaultFilesystems", "configLinuxNamespaces",
+    "configLinuxUserNamespaceMappings", "configLinuxTimeOffset", "configLinuxDevices", "configLinuxDefaultDevices",
+    "configLinuxNetworkDevices", "configLinuxControlGroups", "configLinuxCgroupsPath", "configLinuxDeviceAllowedlist",
+    "configLinuxMemory", "configLinuxCPU", "configLinuxBlockIO", "configLinuxHugePageLimits", "configLinuxNetwork",
+    "configLinuxPIDS", "configLinuxRDMA", "configLinuxUnified", "configLinuxIntelRdt", "configLinuxMemoryPolicy",
+    "configLinuxSysctl", "configLinuxSeccomp", "containerprocessstate", "configLinuxRootfsMountPropagation",
+    "configLinuxMaskedPaths", "configLinuxReadonlyPaths", "configLinuxMountLabel", "configLinuxPersonality",
+    "namespace-lifecycle-and-container-termination", "cgroup-ownership",
+}
+RUNTIME_LINUX_MD_ANCHORS = {"linuxRuntime", "runtimeLinuxFileDescriptors", "runtimeLinuxDevSymbolicLinks"}
+KNOWN_ANCHORS = {"runtime.md": RUNTIME_MD_ANCHORS, "config.md": CONFIG_MD_ANCHORS,
+                 "config-linux.md": CONFIG_LINUX_MD_ANCHORS, "runtime-linux.md": RUNTIME_LINUX_MD_ANCHORS}
 
 
 def test_ids_levels_and_references_are_well_formed():

@@ -1,0 +1,1 @@
+"""config-linux.md and runtime-linux.md: namespaces, ID mappings, devices, cgroups, sysctl, seccomp, paths, propagation."""
