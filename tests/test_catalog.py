@@ -140,7 +140,7 @@ def appendix_a_rows(document: str) -> dict[str, tuple[str, str]]:
         elif line.startswith("### "):
             inside = "Appendix A" in chapter and line.strip() == f"### {document}"
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if inside and len(cells) >= 4 and re.fullmatch(r"CF-\d+", cells[0]):
+        if inside and len(cells) >= 4 and re.fullmatch(r"C[FL]-\d+", cells[0]):
             rows[cells[0]] = (cells[1], cells[3])
     return rows
 
@@ -152,3 +152,21 @@ def test_every_runtime_bound_must_and_should_of_config_md_is_in_the_catalog():
     covered = {cid for req in load_catalog() for cid in req.census}
     missing = sorted(set(rows) - covered - set(NOT_LINUX))
     assert not missing, f"config.md census sentences with no requirement: {missing}"
+
+
+@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
+def test_every_runtime_bound_must_and_should_of_config_linux_md_is_in_the_catalog():
+    rows = appendix_a_rows("config-linux.md")
+    assert len(rows) >= 67
+    covered = {cid for req in load_catalog() for cid in req.census}
+    missing = sorted(set(rows) - covered)
+    assert not missing, f"config-linux.md census sentences with no requirement: {missing}"
+
+
+@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
+def test_the_runtime_bound_must_of_runtime_linux_md_is_in_the_catalog():
+    rows = census_rows("RL-")
+    wanted = {cid for cid, (_, level, binding) in rows.items() if binding == "R" and level in ("MUST", "SHOULD")}
+    assert wanted == {"RL-003"}
+    covered = {cid for req in load_catalog() for cid in req.census}
+    assert wanted <= covered

@@ -86,3 +86,14 @@ def test_nothing_is_left_behind_after_the_run(runc_run):
     assert not survivors, f"processes were left: {survivors}"
     namespaces = [p.name for p in Path("/run/netns").glob("ocitest-*")]
     assert not [n for n in namespaces if any(n.startswith(i + "-") or n == i for i in ids)], namespaces
+
+
+def test_the_hosts_device_nodes_are_untouched_after_the_run(runc_run):
+    """Runtimes bind-mount host device nodes in some setups; a mode applied through such a mount
+    would change the host's own node. ocitest must never leave the host's devices altered."""
+    import stat
+
+    for name, numbers in {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}.items():
+        st = os.stat(f"/dev/{name}")
+        assert stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == numbers
+        assert stat.S_IMODE(st.st_mode) == 0o666, f"/dev/{name} has mode {stat.S_IMODE(st.st_mode):04o} after the run"

@@ -1,0 +1,715 @@
+"""config-linux.md, Control groups: cgroupsPath, ownership, the allowed device list, the resource
+controllers and `unified`.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxControlGroups
+
+Values are read from the host's cgroup files while the container lives; the container's cgroup in
+each hierarchy comes from /proc/PID/cgroup. Checks the host cannot support (no such controller, no
+such file, cgroup v1 vs v2) are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ocitest import probe, requirement
+from ocitest.host import cgroup_layout, remove_cgroup_dirs
+
+MiB = 1 << 20
+
+
+# -- the host's cgroup hierarchies --------------------------------------------------------------
+
+
+def v1_mounts() -> dict[str, Path]:
+    """cgroup v1 controller -> mount point of its hierarchy."""
+    found = {}
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[2] == "cgroup":
+            for option in fields[3].split(","):
+                found[option] = Path(fields[1])
+    return found
+
+
+def v2_mount() -> Path | None:
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[2] == "cgroup2":
+            return Path(fields[1])
+    return None
+
+
+def v2_controllers() -> set[str]:
+    mount = v2_mount()
+    if mount is None:
+        return set()
+    try:
+        return set((mount / "cgroup.controllers").read_text().split())
+    except OSError:
+        return set()
+
+
+def proc_cgroups(pid: int) -> dict[str, str]:
+    """/proc/PID/cgroup as {controller: path}; the v2 entry is under the key ""."""
+    found = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            found[controller] = path
+    return found
+
+
+def cgroup_dir(pid: int, controller: str) -> Path | None:
+    """The directory of ``pid``'s cgroup that ``controller`` governs (v1 hierarchy, else v2)."""
+    paths = proc_cgroups(pid)
+    mounts = v1_mounts()
+    if controller in mounts and controller in paths:
+        return mounts[controller] / paths[controller].lstrip("/")
+    mount = v2_mount()
+    if mount is not None and "" in paths and controller in v2_controllers():
+        return mount / paths[""].lstrip("/")
+    return None
+
+
+def controller_version(controller: str) -> str | None:
+    """``v1`` or ``v2``: where ``controller`` is available on this host; None when nowhere."""
+    if controller in v1_mounts():
+        return "v1"
+    if controller in v2_controllers():
+        return "v2"
+    return None
+
+
+def need_controller(controller: str) -> str:
+    version = controller_version(controller)
+    if version is None:
+        pytest.skip(f"the host has no `{controller}` cgroup controller (layout: {cgroup_layout()})")
+    return version
+
+
+def read_cgroup_file(pid: int, controller: str, name: str) -> str:
+    directory = cgroup_dir(pid, controller)
+    assert directory is not None, f"the container process is in no `{controller}` cgroup: {proc_cgroups(pid)}"
+    return (directory / name).read_text().strip()
+
+
+def host_has_file(controller: str, name: str) -> bool:
+    """Whether the root cgroup of ``controller``'s hierarchy has ``name`` (v1), or a child would (v2)."""
+    version = controller_version(controller)
+    if version == "v1":
+        return (v1_mounts()[controller] / name).exists()
+    if version == "v2":
+        mount = v2_mount()
+        # v2 root cgroups lack most controller files; the ones a child gets are listed nowhere,
+        # so the test asks the file of any existing child that has the controller enabled.
+        return any((d / name).exists() for d in mount.iterdir() if d.is_dir()) or (mount / name).exists()
+    return False
+
+
+def resource_container(new_container, new_bundle, resources: dict, *, create_only: bool = False):
+    """A container in its own cgroup (``/ID``) with ``resources`` added; launched (or just created)."""
+    bundle = new_bundle()
+    container = new_container(probe.waiting(), bundle=bundle)
+    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.config["linux"].setdefault("resources", {}).update(resources)
+    if create_only:
+        container.create()
+        return container
+    return container.launch()
+
+
+def limit_in_force(new_container, new_bundle, resources: dict, controller: str, files: dict[str, str]) -> None:
+    """Start a container with ``resources`` and compare the cgroup ``files`` (name -> expected)."""
+    container = resource_container(new_container, new_bundle, resources)
+    seen = {name: read_cgroup_file(container.pid, controller, name) for name in files}
+    container.finish()
+    assert seen == files, f"configured {resources}; the container's {controller} cgroup has {seen}, expected {files}"
+
+
+# -- cgroupsPath --------------------------------------------------------------------------------
+
+#: Controllers the container is given limits for in the cgroupsPath tests (pids and memory are on
+#: every host ocitest supports; the placement is checked in those hierarchies).
+PATH_RESOURCES = {"pids": {"limit": 1000}, "memory": {"limit": 512 * MiB}}
+
+
+def placement(pid: int, controllers=("pids", "memory")) -> dict[str, str]:
+    """Where ``pid`` sits, for the given controllers (or the v2 entry when they live there)."""
+    paths = proc_cgroups(pid)
+    return {c: paths.get(c if controller_version(c) == "v1" else "", "?") for c in controllers if controller_version(c)}
+
+
+def with_path(new_container, new_bundle, cgroups_path: str):
+    bundle = new_bundle()
+    bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    bundle.config["linux"]["resources"].update(PATH_RESOURCES)
+    return new_container(probe.waiting(), bundle=bundle)
+
+
+@requirement("linux.cgroups-path-absolute")
+def test_an_absolute_cgroups_path_is_taken_from_the_hierarchy_root(new_container, new_bundle):
+    bundle = new_bundle()
+    container = new_container(probe.waiting(), bundle=bundle)
+    cgroups_path = f"/{container.id}/inner"
+    bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    bundle.config["linux"]["resources"].update(PATH_RESOURCES)
+    try:
+        container.launch()
+        where = placement(container.pid)
+        procs = {c: read_cgroup_file(container.pid, c, "cgroup.procs").split() for c in where}
+        container.finish()
+        wrong = {c: p for c, p in where.items() if p != cgroups_path}
+        assert not wrong, f"cgroupsPath {cgroups_path!r}; the container process is at {wrong} instead"
+        missing = [c for c, pids in procs.items() if str(container.pid) not in pids]
+        assert not missing, f"the container process is not listed in cgroup.procs of its {missing} cgroup"
+    finally:
+        container.remove()
+        remove_cgroup_dirs(cgroups_path)
+
+
+@requirement("linux.cgroups-path-relative")
+def test_a_relative_cgroups_path_is_accepted_and_used(new_container, new_bundle):
+    bundle = new_bundle()
+    container = new_container(probe.waiting(), bundle=bundle)
+    cgroups_path = f"{container.id}/inner"
+    bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    bundle.config["linux"]["resources"].update(PATH_RESOURCES)
+    where = {}
+    try:
+        container.launch()
+        where = placement(container.pid)
+        container.finish()
+        wrong = {c: p for c, p in where.items() if not p.endswith("/" + cgroups_path)}
+        assert not wrong, f"relative cgroupsPath {cgroups_path!r}; the container process is at {wrong}"
+    finally:
+        container.remove()
+        # The runtime removes only the leaf; the "ID" level below its base is left to us.
+        for path in set(where.values()):
+            remove_cgroup_dirs(path.removesuffix("/inner"))
+
+
+@requirement("linux.cgroups-path-consistent")
+@pytest.mark.parametrize("kind", ["absolute", "relative"])
+def test_the_same_cgroups_path_gives_the_same_cgroup(new_container, new_bundle, kind):
+    first = with_path(new_container, new_bundle, "placeholder")
+    cgroups_path = f"/{first.id}" if kind == "absolute" else first.id
+    first.bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    second = with_path(new_container, new_bundle, cgroups_path)
+    seen = []
+    try:
+        for container in (first, second):
+            container.launch()
+            seen.append(placement(container.pid))
+            container.finish()
+            container.delete()
+        assert seen[0] == seen[1], f"cgroupsPath {cgroups_path!r}: first container at {seen[0]}, second at {seen[1]}"
+    finally:
+        for container in (first, second):
+            container.remove()
+        for where in seen:
+            for path in set(where.values()):
+                remove_cgroup_dirs(path)
+
+
+# -- ownership ----------------------------------------------------------------------------------
+
+USER = {"uid": 1000, "gid": 1000}
+
+
+def owner_container(new_container, new_bundle, *, cgroupns: bool, rw_mount: bool):
+    """A container run as uid 1000, with or without its own cgroup namespace and a writable cgroup mount."""
+    bundle = new_bundle()
+    container = new_container(probe.waiting(), bundle=bundle)
+    config = bundle.config
+    config["process"]["user"] = dict(USER)
+    config["linux"]["cgroupsPath"] = f"/{container.id}"
+    config["linux"]["resources"].update({"pids": {"limit": 1000}})
+    if cgroupns:
+        config["linux"]["namespaces"].append({"type": "cgroup"})
+    for mount in config["mounts"]:
+        if mount["destination"] == "/sys/fs/cgroup":
+            options = [o for o in mount.get("options", []) if o not in ("ro", "rw")]
+            mount["options"] = options + (["rw"] if rw_mount else ["ro"])
+    return container
+
+
+def container_cgroup_dirs(pid: int, *, versions=("v1", "v2")) -> list[Path]:
+    """Every directory of ``pid``'s cgroups below the root (one per hierarchy), of the given versions."""
+    dirs = []
+    mounts = v1_mounts()
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if path == "/":
+            continue
+        if controllers and "v1" in versions:
+            first = controllers.split(",")[0]
+            if first in mounts:
+                dirs.append(mounts[first] / path.lstrip("/"))
+        elif not controllers and "v2" in versions and v2_mount() is not None:
+            dirs.append(v2_mount() / path.lstrip("/"))
+    return dirs
+
+
+def owners(dirs: list[Path]) -> dict[str, tuple[int, int]]:
+    """Owner (uid, gid) of each directory and each file in it that is not root's."""
+    found = {}
+    for directory in dirs:
+        for path in [directory, *directory.iterdir()]:
+            st = path.stat()
+            if (st.st_uid, st.st_gid) != (0, 0):
+                found[str(path)] = (st.st_uid, st.st_gid)
+    return found
+
+
+@requirement("linux.cgroup-owner-v1-unchanged")
+def test_cgroup_v1_ownership_is_not_handed_to_the_container_user(new_container, new_bundle):
+    if cgroup_layout() == "v2":
+        pytest.skip("the host has no cgroup v1 hierarchy")
+    container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
+    dirs = container_cgroup_dirs(container.pid, versions=("v1",))
+    changed = owners(dirs)
+    container.finish()
+    assert dirs, f"the container process is in no cgroup v1 cgroup of its own: {proc_cgroups(container.pid)}"
+    assert not changed, f"cgroup v1 in use; the runtime changed the owner of {changed}"
+
+
+@requirement("linux.cgroup-owner-needs-cgroupns")
+def test_cgroup_ownership_is_kept_without_a_cgroup_namespace(new_container, new_bundle):
+    container = owner_container(new_container, new_bundle, cgroupns=False, rw_mount=True).launch()
+    changed = owners(container_cgroup_dirs(container.pid))
+    container.finish()
+    assert not changed, f"no cgroup namespace; the runtime changed the owner of {changed}"
+
+
+@requirement("linux.cgroup-owner-kept-without-rw-mount")
+def test_cgroup_ownership_is_kept_with_a_read_only_cgroup_mount(new_container, new_bundle):
+    container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=False).launch()
+    changed = owners(container_cgroup_dirs(container.pid))
+    container.finish()
+    assert not changed, f"the cgroup mount is read-only; the runtime changed the owner of {changed}"
+
+
+def need_v2_delegation() -> None:
+    if cgroup_layout() != "v2":
+        pytest.skip(f"cgroup delegation applies to a cgroup v2 host; this one is {cgroup_layout()}")
+
+
+def delegate_list() -> list[str] | None:
+    try:
+        return Path("/sys/kernel/cgroup/delegate").read_text().split()
+    except OSError:
+        return None
+
+
+@requirement("linux.cgroup-owner-changed-for-rw-mount")
+def test_cgroup_v2_ownership_goes_to_the_container_user_with_a_writable_mount(new_container, new_bundle):
+    need_v2_delegation()
+    container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
+    dirs = container_cgroup_dirs(container.pid, versions=("v2",))
+    st = dirs[0].stat() if dirs else None
+    container.finish()
+    assert dirs, f"the container process has no cgroup of its own: {proc_cgroups(container.pid)}"
+    assert st.st_uid == USER["uid"], f"cgroup namespace and a writable cgroup mount; {dirs[0]} is owned by uid {st.st_uid}"
+
+
+@requirement("linux.cgroup-owner-delegate-files", "linux.cgroup-owner-missing-files-no-error")
+def test_only_the_delegatable_files_are_handed_over(new_container, new_bundle):
+    need_v2_delegation()
+    listed = delegate_list()
+    if listed is None:
+        pytest.skip("the kernel has no /sys/kernel/cgroup/delegate (see linux.cgroup-owner-fallback-list)")
+    container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
+    dirs = container_cgroup_dirs(container.pid, versions=("v2",))
+    directory = dirs[0]
+    handed = {p.name for p in directory.iterdir() if p.stat().st_uid == USER["uid"]}
+    present = {p.name for p in directory.iterdir()}
+    container.finish()
+    if directory.stat().st_uid != USER["uid"]:
+        pytest.skip("the runtime did not hand the cgroup over at all (judged by linux.cgroup-owner-changed-for-rw-mount)")
+    extra = handed - set(listed)
+    missed = (set(listed) & present) - handed
+    assert not extra, f"files not in /sys/kernel/cgroup/delegate were handed over: {sorted(extra)}"
+    assert not missed, f"delegatable files that exist were not handed over: {sorted(missed)}"
+
+
+@requirement("linux.cgroup-owner-fallback-list")
+def test_without_a_delegate_file_the_fallback_list_is_handed_over(new_container, new_bundle):
+    need_v2_delegation()
+    if delegate_list() is not None:
+        pytest.skip("the kernel has /sys/kernel/cgroup/delegate, so the fallback list does not apply")
+    container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
+    directory = container_cgroup_dirs(container.pid, versions=("v2",))[0]
+    fallback = {"cgroup.procs", "cgroup.subtree_control", "cgroup.threads"}
+    handed = {p.name for p in directory.iterdir() if p.stat().st_uid == USER["uid"]}
+    container.finish()
+    if directory.stat().st_uid != USER["uid"]:
+        pytest.skip("the runtime did not hand the cgroup over at all (judged by linux.cgroup-owner-changed-for-rw-mount)")
+    assert fallback <= handed, f"the fallback files handed over: {sorted(handed & fallback)}, expected {sorted(fallback)}"
+
+
+# -- the allowed device list ----------------------------------------------------------------------
+
+#: Block devices (loop0, loop1): no runtime allows them by default, and opening one with no backing
+#: file succeeds, while the device cgroup refuses a denied one with EPERM.
+LOOP_MAJOR = 7
+
+
+def device_container(new_container, new_bundle, rules: list[dict]):
+    bundle = new_bundle()
+    container = new_container(probe.waiting(
+        *(f'if ( : < /dev/ocitest-{n} ) 2>/dev/null; then {probe.say("open-" + n, "yes")}; '
+          f'else {probe.say("open-" + n, "no")}; fi' for n in ("a", "b"))), bundle=bundle)
+    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.config["linux"]["devices"] = [
+        {"path": f"/dev/ocitest-{n}", "type": "b", "major": LOOP_MAJOR, "minor": minor, "fileMode": 0o600, "uid": 0, "gid": 0}
+        for n, minor in (("a", 0), ("b", 1))
+    ]
+    bundle.config["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"}, *rules]
+    return container
+
+
+def need_loop_devices() -> None:
+    for minor in (0, 1):
+        if not Path(f"/sys/dev/block/{LOOP_MAJOR}:{minor}").exists():
+            pytest.skip(f"the host has no loop device {LOOP_MAJOR}:{minor} (modprobe loop)")
+    if not (controller_version("devices") or cgroup_layout() == "v2"):
+        pytest.skip("the host has no device cgroup controller")
+
+
+def rule(allow: bool, minor: int, access: str) -> dict:
+    return {"allow": allow, "type": "b", "major": LOOP_MAJOR, "minor": minor, "access": access}
+
+
+def opened(container) -> dict[str, str]:
+    out = container.read_until(probe.READY)
+    facts = probe.facts(out)
+    container.finish()
+    return {n: facts.get(f"open-{n}", ["?"])[0] for n in ("a", "b")}
+
+
+@requirement("linux.cgroup-devices-allowlist")
+def test_an_allowed_device_opens_and_a_denied_one_does_not(new_container, new_bundle):
+    need_loop_devices()
+    # b gets only mknod (so that a runtime that makes the node inside the cgroup can), not read.
+    container = device_container(new_container, new_bundle, [rule(True, 0, "rwm"), rule(True, 1, "m")])
+    container.create()
+    container.start()
+    seen = opened(container)
+    assert seen == {"a": "yes", "b": "no"}, (
+        f"allowed b 7:0 rwm, b 7:1 only m; opening for read: 7:0 {seen['a']}, 7:1 {seen['b']}")
+
+
+@requirement("linux.cgroup-devices-order")
+def test_later_device_rules_override_earlier_ones(new_container, new_bundle):
+    need_loop_devices()
+    container = device_container(new_container, new_bundle, [
+        rule(True, 0, "rwm"), rule(False, 0, "rw"),   # a: allowed, then read/write denied again
+        rule(True, 1, "m"), rule(False, 1, "rw"), rule(True, 1, "rw"),  # b: denied, then allowed
+    ])
+    container.create()
+    container.start()
+    seen = opened(container)
+    assert seen == {"a": "no", "b": "yes"}, (
+        f"7:0 allowed then denied, 7:1 denied then allowed; opening for read: 7:0 {seen['a']}, 7:1 {seen['b']}")
+
+
+# -- memory -------------------------------------------------------------------------------------
+
+
+@requirement("linux.cgroup-memory-limit")
+def test_memory_limit_is_the_hard_limit(new_container, new_bundle):
+    version = need_controller("memory")
+    name = "memory.limit_in_bytes" if version == "v1" else "memory.max"
+    limit_in_force(new_container, new_bundle, {"memory": {"limit": 200 * MiB}}, "memory", {name: str(200 * MiB)})
+
+
+@requirement("linux.cgroup-memory-reservation")
+def test_memory_reservation_is_the_soft_limit(new_container, new_bundle):
+    version = need_controller("memory")
+    name = "memory.soft_limit_in_bytes" if version == "v1" else "memory.low"
+    limit_in_force(new_container, new_bundle, {"memory": {"limit": 200 * MiB, "reservation": 100 * MiB}},
+                   "memory", {name: str(100 * MiB)})
+
+
+@requirement("linux.cgroup-memory-swap")
+def test_memory_swap_is_the_memory_plus_swap_limit(new_container, new_bundle):
+    version = need_controller("memory")
+    memory = {"limit": 200 * MiB, "swap": 300 * MiB}
+    if version == "v1":
+        if not host_has_file("memory", "memory.memsw.limit_in_bytes"):
+            pytest.skip("swap accounting is off on this host (no memory.memsw.limit_in_bytes)")
+        files = {"memory.memsw.limit_in_bytes": str(300 * MiB)}
+    else:
+        if not host_has_file("memory", "memory.swap.max"):
+            pytest.skip("swap accounting is off on this host (no memory.swap.max)")
+        files = {"memory.swap.max": str(100 * MiB)}
+    limit_in_force(new_container, new_bundle, {"memory": memory}, "memory", files)
+
+
+@requirement("linux.cgroup-memory-swappiness")
+def test_memory_swappiness_is_set(new_container, new_bundle):
+    if need_controller("memory") != "v1":
+        pytest.skip("cgroup v2 has no per-cgroup swappiness (see linux.cgroup-unified-conversion-error)")
+    limit_in_force(new_container, new_bundle, {"memory": {"swappiness": 17}}, "memory", {"memory.swappiness": "17"})
+
+
+@requirement("linux.cgroup-memory-oom-killer")
+def test_disable_oom_killer_turns_it_off(new_container, new_bundle):
+    if need_controller("memory") != "v1":
+        pytest.skip("cgroup v2 has no switch to turn the OOM killer off for a cgroup")
+    container = resource_container(new_container, new_bundle, {"memory": {"limit": 200 * MiB, "disableOOMKiller": True}})
+    control = read_cgroup_file(container.pid, "memory", "memory.oom_control")
+    container.finish()
+    assert "oom_kill_disable 1" in control.splitlines(), f"disableOOMKiller true; memory.oom_control says {control!r}"
+
+
+# -- cpu ----------------------------------------------------------------------------------------
+
+
+@requirement("linux.cgroup-cpu-shares")
+def test_cpu_shares_is_the_relative_share(new_container, new_bundle):
+    version = need_controller("cpu")
+    resources = {"cpu": {"shares": 512}}
+    if version == "v1":
+        limit_in_force(new_container, new_bundle, resources, "cpu", {"cpu.shares": "512"})
+        return
+    # The spec gives no formula from shares to cpu.weight; only "not the default" is certain.
+    container = resource_container(new_container, new_bundle, resources)
+    weight = read_cgroup_file(container.pid, "cpu", "cpu.weight")
+    container.finish()
+    assert weight != "100", "cpu.shares 512 left cpu.weight at its default 100"
+
+
+@requirement("linux.cgroup-cpu-quota-period")
+def test_cpu_quota_and_period_are_the_bandwidth_limit(new_container, new_bundle):
+    version = need_controller("cpu")
+    resources = {"cpu": {"quota": 50000, "period": 200000}}
+    files = ({"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "200000"} if version == "v1"
+             else {"cpu.max": "50000 200000"})
+    limit_in_force(new_container, new_bundle, resources, "cpu", files)
+
+
+@requirement("linux.cgroup-cpu-burst")
+def test_cpu_burst_is_the_burst_allowance(new_container, new_bundle):
+    version = need_controller("cpu")
+    name = "cpu.cfs_burst_us" if version == "v1" else "cpu.max.burst"
+    if not host_has_file("cpu", name):
+        pytest.skip(f"the kernel has no {name} (CFS burst needs Linux 5.14)")
+    resources = {"cpu": {"quota": 50000, "period": 100000, "burst": 20000}}
+    limit_in_force(new_container, new_bundle, resources, "cpu", {name: "20000"})
+
+
+@requirement("linux.cgroup-cpu-realtime")
+def test_cpu_realtime_runtime_and_period_are_set(new_container, new_bundle):
+    if need_controller("cpu") != "v1":
+        pytest.skip("cgroup v2 has no real-time group scheduling files")
+    if not host_has_file("cpu", "cpu.rt_runtime_us"):
+        pytest.skip("the kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)")
+    resources = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 500000}}
+    limit_in_force(new_container, new_bundle, resources, "cpu", {"cpu.rt_runtime_us": "10000", "cpu.rt_period_us": "500000"})
+
+
+@requirement("linux.cgroup-cpuset")
+def test_cpus_and_mems_are_the_cpuset(new_container, new_bundle):
+    need_controller("cpuset")
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    limit_in_force(new_container, new_bundle, {"cpu": {"cpus": str(cpu), "mems": "0"}}, "cpuset",
+                   {"cpuset.cpus": str(cpu), "cpuset.mems": "0"})
+
+
+@requirement("linux.cgroup-cpu-idle")
+def test_cpu_idle_makes_an_idle_group(new_container, new_bundle):
+    need_controller("cpu")
+    if not host_has_file("cpu", "cpu.idle"):
+        pytest.skip("the kernel has no cpu.idle (SCHED_IDLE groups need Linux 5.15)")
+    limit_in_force(new_container, new_bundle, {"cpu": {"idle": 1}}, "cpu", {"cpu.idle": "1"})
+
+
+# -- block IO, huge pages, network, pids, rdma --------------------------------------------------
+
+
+def a_block_device() -> tuple[int, int]:
+    """major:minor of a whole disk the host has (not a loop, ram or zram device)."""
+    for entry in sorted(Path("/sys/block").iterdir()):
+        if entry.name.startswith(("loop", "ram", "zram")):
+            continue
+        major, minor = (entry / "dev").read_text().strip().split(":")
+        return int(major), int(minor)
+    pytest.skip("the host has no disk to throttle")
+
+
+@requirement("linux.cgroup-blockio-weight")
+def test_blockio_weight_is_the_default_weight(new_container, new_bundle):
+    version = need_controller("blkio" if controller_version("blkio") else "io")
+    candidates = ["blkio.weight", "blkio.bfq.weight"] if version == "v1" else ["io.bfq.weight", "io.weight"]
+    present = [n for n in candidates if host_has_file("blkio" if version == "v1" else "io", n)]
+    if not present:
+        pytest.skip(f"no block I/O weight file here ({' / '.join(candidates)}): no BFQ or CFQ scheduler")
+    container = resource_container(new_container, new_bundle, {"blockIO": {"weight": 333}})
+    controller = "blkio" if version == "v1" else "io"
+    seen = {n: read_cgroup_file(container.pid, controller, n) for n in present}
+    container.finish()
+    assert any(v.split()[-1] == "333" for v in seen.values()), f"blockIO.weight 333; the cgroup has {seen}"
+
+
+@requirement("linux.cgroup-blockio-throttle")
+def test_blockio_throttles_are_the_device_rate_limits(new_container, new_bundle):
+    version = need_controller("blkio" if controller_version("blkio") else "io")
+    major, minor = a_block_device()
+    dev = f"{major}:{minor}"
+
+    def limit(rate):
+        return [{"major": major, "minor": minor, "rate": rate}]
+
+    resources = {"blockIO": {"throttleReadBpsDevice": limit(1048576), "throttleWriteBpsDevice": limit(2097152),
+                             "throttleReadIOPSDevice": limit(1000), "throttleWriteIOPSDevice": limit(2000)}}
+    if version == "v1":
+        files = {"blkio.throttle.read_bps_device": f"{dev} 1048576", "blkio.throttle.write_bps_device": f"{dev} 2097152",
+                 "blkio.throttle.read_iops_device": f"{dev} 1000", "blkio.throttle.write_iops_device": f"{dev} 2000"}
+        limit_in_force(new_container, new_bundle, resources, "blkio", files)
+        return
+    container = resource_container(new_container, new_bundle, resources)
+    line = [entry for entry in read_cgroup_file(container.pid, "io", "io.max").splitlines() if entry.startswith(dev + " ")]
+    container.finish()
+    fields = dict(kv.split("=") for kv in (line[0].split()[1:] if line else []))
+    expected = {"rbps": "1048576", "wbps": "2097152", "riops": "1000", "wiops": "2000"}
+    assert fields == expected, f"configured {expected} for {dev}; io.max has {line}"
+
+
+def hugepage_sizes() -> list[str]:
+    sizes = []
+    for entry in sorted(Path("/sys/kernel/mm/hugepages").glob("hugepages-*kB")):
+        kb = int(entry.name.removeprefix("hugepages-").removesuffix("kB"))
+        sizes.append(f"{kb // 1024}MB" if kb < (1 << 20) else f"{kb >> 20}GB")
+    return sizes
+
+
+@requirement("linux.cgroup-hugetlb-limit")
+def test_hugepage_limits_are_in_force(new_container, new_bundle):
+    version = need_controller("hugetlb")
+    sizes = [s for s in hugepage_sizes() if s == "2MB"] or hugepage_sizes()[:1]
+    if not sizes:
+        pytest.skip("the kernel has no huge page sizes")
+    size = sizes[0]
+    page = int(size[:-2]) * (MiB if size.endswith("MB") else 1 << 30)
+    value = 4 * page
+    rsvd, plain = ((f"hugetlb.{size}.rsvd.limit_in_bytes", f"hugetlb.{size}.limit_in_bytes") if version == "v1"
+                   else (f"hugetlb.{size}.rsvd.max", f"hugetlb.{size}.max"))
+    # Since v1.1.0 the limit is on reservations where the kernel accounts them (the .rsvd file),
+    # else on usage (page faults).
+    name = rsvd if host_has_file("hugetlb", rsvd) else plain
+    resources = {"hugepageLimits": [{"pageSize": size, "limit": value}]}
+    container = resource_container(new_container, new_bundle, resources)
+    seen = {n: read_cgroup_file(container.pid, "hugetlb", n) for n in sorted({rsvd, plain}) if host_has_file("hugetlb", n)}
+    container.finish()
+    assert seen.get(name) == str(value), (
+        f"configured {resources}; {name} should be {value}, the container's hugetlb cgroup has {seen}")
+
+
+@requirement("linux.cgroup-network")
+def test_network_class_and_priorities_are_set(new_container, new_bundle):
+    if cgroup_layout() == "v2":
+        pytest.skip("cgroup v2 has no net_cls or net_prio controller")
+    for controller in ("net_cls", "net_prio"):
+        if controller_version(controller) is None:
+            pytest.skip(f"the host has no `{controller}` cgroup v1 controller mounted")
+    resources = {"network": {"classID": 0x100001, "priorities": [{"name": "lo", "priority": 7}]}}
+    container = resource_container(new_container, new_bundle, resources)
+    classid = read_cgroup_file(container.pid, "net_cls", "net_cls.classid")
+    prio = read_cgroup_file(container.pid, "net_prio", "net_prio.ifpriomap").splitlines()
+    container.finish()
+    assert classid == str(0x100001), f"network.classID {0x100001}; net_cls.classid is {classid}"
+    assert "lo 7" in prio, f"priority 7 for lo; net_prio.ifpriomap is {prio}"
+
+
+@requirement("linux.cgroup-pids-limit")
+def test_pids_limit_is_the_task_limit(new_container, new_bundle):
+    need_controller("pids")
+    limit_in_force(new_container, new_bundle, {"pids": {"limit": 42}}, "pids", {"pids.max": "42"})
+
+
+@requirement("linux.cgroup-pids-zero")
+def test_a_pids_limit_of_zero_is_written_as_zero(new_container, new_bundle):
+    need_controller("pids")
+    bundle = new_bundle()
+    container = new_container(probe.waiting(), bundle=bundle)
+    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.config["linux"]["resources"]["pids"] = {"limit": 0}
+    call = container.create(check=False)
+    assert call.ok, f"pids.limit 0 was refused: {call.describe()}"
+    seen = read_cgroup_file(container.pid, "pids", "pids.max")
+    assert seen == "0", f"pids.limit 0; pids.max is {seen}"
+
+
+@requirement("linux.cgroup-rdma")
+def test_rdma_limits_are_set(new_container, new_bundle):
+    need_controller("rdma")
+    devices = [p.name for p in Path("/sys/class/infiniband").iterdir()] if Path("/sys/class/infiniband").is_dir() else []
+    if not devices:
+        pytest.skip("the host has no RDMA device")
+    device = devices[0]
+    container = resource_container(new_container, new_bundle, {"rdma": {device: {"hcaHandles": 3, "hcaObjects": 30}}})
+    rows = read_cgroup_file(container.pid, "rdma", "rdma.max").splitlines()
+    container.finish()
+    assert f"{device} hca_handle=3 hca_object=30" in rows, f"rdma {device} handles 3 objects 30; rdma.max is {rows}"
+
+
+# -- unified ------------------------------------------------------------------------------------
+
+
+def need_v2_host() -> None:
+    if cgroup_layout() != "v2":
+        pytest.skip(f"`unified` writes to the cgroup v2 hierarchy; on this {cgroup_layout()} host the controllers are on v1")
+
+
+@requirement("linux.cgroup-unified-controllers", "linux.cgroup-unified-written")
+def test_unified_values_land_in_their_files(new_container, new_bundle):
+    need_v2_host()
+    wanted = {"pids.max": "17", "memory.high": str(300 * MiB)}
+    missing = [k for k in wanted if k.split(".")[0] not in v2_controllers()]
+    if missing:
+        pytest.skip(f"the cgroup v2 hierarchy lacks the controllers of {missing}")
+    container = resource_container(new_container, new_bundle, {"unified": wanted})
+    directory = cgroup_dir(container.pid, "pids")
+    seen = {k: (directory / k).read_text().strip() if (directory / k).exists() else None for k in wanted}
+    container.finish()
+    absent = [k for k, v in seen.items() if v is None]
+    assert not absent, f"the controllers of {absent} are not enabled in the container's cgroup"
+    assert seen == wanted, f"unified {wanted}; the files hold {seen}"
+
+
+@requirement("linux.cgroup-unified-missing-controller-error")
+def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle):
+    if cgroup_layout() == "v2":
+        key = "ocitestnosuch.max"
+    else:
+        if v2_mount() is None:
+            pytest.skip("the host has no cgroup v2 hierarchy")
+        if "pids" in v2_controllers():
+            pytest.skip("the pids controller is on this host's cgroup v2 hierarchy")
+        key = "pids.max"  # the v2 hierarchy of a v1/hybrid host has no pids controller
+    bundle = new_bundle()
+    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.config["linux"]["resources"]["unified"] = {key: "10"}
+    call = container.attempt()
+    assert call.failed, f"unified {{{key!r}: '10'}} with no such controller on cgroup v2 was accepted: {call.describe()}"
+    assert not container.evidence("ran").exists(), "the program ran although its unified setting could not apply"
+
+
+@requirement("linux.cgroup-unified-conversion-error")
+def test_a_v1_setting_without_v2_equivalent_is_an_error_on_v2(new_container, new_bundle):
+    need_v2_host()
+    if "memory" not in v2_controllers():
+        pytest.skip("no memory controller on the cgroup v2 hierarchy")
+    # memory.swappiness has no cgroup v2 file; the conversion is impossible.
+    bundle = new_bundle()
+    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.config["linux"]["resources"]["memory"] = {"swappiness": 17}
+    call = container.attempt()
+    assert call.failed, f"memory.swappiness 17 on a cgroup v2 host was accepted without error: {call.describe()}"

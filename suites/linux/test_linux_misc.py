@@ -1,0 +1,304 @@
+"""config-linux.md, Personality, Mount Label, Memory policy, Network Devices and IntelRdt.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxPersonality
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxMountLabel
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxMemoryPolicy
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxNetworkDevices
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxIntelRdt
+
+Most of these need something from the host (SELinux, NUMA, a movable interface, resctrl) or
+from the runtime (features naming netDevices, memoryPolicy, intelRdt); without it the check is
+skipped with the reason. Host interfaces made here are dummies named ``oct<pid><n>``, removed
+in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ocitest import probe, requirement
+
+RESCTRL = Path("/sys/fs/resctrl")
+
+
+def claimed(runtime_info, key: str) -> None:
+    claim = runtime_info.claims(key)
+    if claim is None:
+        pytest.skip(f"the runtime has no `features` command, so it does not claim `{key}`")
+    if not claim:
+        pytest.skip(f"the runtime's features do not claim `{key}`")
+
+
+# -- personality ------------------------------------------------------------------------------
+
+LINUX32_MACHINE = {"x86_64": "i686", "aarch64": "armv8l", "ppc64le": "ppc", "s390x": "s390"}
+
+
+@requirement("linux.personality")
+@pytest.mark.parametrize("domain", ["LINUX32", "LINUX"])
+def test_the_program_runs_with_the_execution_domain(new_container, new_bundle, domain):
+    machine = platform.machine()
+    if domain == "LINUX32" and machine not in LINUX32_MACHINE:
+        pytest.skip(f"no 32-bit machine name known for a {machine} host")
+    expected = LINUX32_MACHINE[machine] if domain == "LINUX32" else machine
+    bundle = new_bundle()
+    bundle.config["linux"]["personality"] = {"domain": domain}
+    _, out = new_container(probe.sh(probe.say("machine", "$(uname -m)")), bundle=bundle).run_to_exit()
+    seen = probe.facts(out).get("machine")
+    assert seen == [expected], f"personality {domain} on {machine}: uname -m should say {expected}; the program saw {seen}"
+
+
+# -- mount label ------------------------------------------------------------------------------
+
+
+@requirement("linux.mount-label")
+def test_mounts_carry_the_mount_label(new_container, new_bundle):
+    if not Path("/sys/fs/selinux/enforce").exists():
+        pytest.skip("SELinux is not enabled on this host")
+    label = "system_u:object_r:container_file_t:s0:c100,c200"
+    bundle = new_bundle()
+    bundle.config["linux"]["mountLabel"] = label
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    info = Path(f"/proc/{container.pid}/mountinfo").read_text()
+    container.finish()
+    shm = [line for line in info.splitlines() if " /dev/shm " in line]
+    assert shm and f"context=\"{label}\"" in shm[-1], f"mountLabel {label!r}: the container's /dev/shm is {shm}"
+
+
+# -- memory policy ----------------------------------------------------------------------------
+
+#: mode -> how /proc/PID/numa_maps names the policy for node 0
+POLICIES = {"MPOL_BIND": "bind:0", "MPOL_INTERLEAVE": "interleave:0", "MPOL_PREFERRED": "prefer:0"}
+
+
+@requirement("linux.memory-policy")
+@pytest.mark.parametrize("mode", sorted(POLICIES))
+def test_the_program_runs_with_the_memory_policy(new_container, new_bundle, runtime_info, mode):
+    if not Path("/sys/devices/system/node/node0").exists():
+        pytest.skip("the host kernel has no NUMA support (no /sys/devices/system/node/node0)")
+    claimed(runtime_info, "memoryPolicy")
+    bundle = new_bundle()
+    bundle.config["linux"]["memoryPolicy"] = {"mode": mode, "nodes": "0"}
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    maps = Path(f"/proc/{container.pid}/numa_maps").read_text().splitlines()
+    container.finish()
+    policies = {line.split()[1] for line in maps if len(line.split()) > 1}
+    assert policies == {POLICIES[mode]}, f"memoryPolicy {mode} nodes 0: numa_maps shows policies {sorted(policies)}"
+
+
+# -- network devices --------------------------------------------------------------------------
+
+_names = itertools.count(1)
+
+
+class Dummy:
+    """A dummy interface on the host with a permanent global address."""
+
+    def __init__(self) -> None:
+        self.name = f"oct{os.getpid() % 100000}{next(_names)}"
+        self.address = f"192.0.2.{next(_names) % 250 + 1}/24"
+        made = subprocess.run(["ip", "link", "add", self.name, "type", "dummy"], capture_output=True, text=True, timeout=30)
+        if made.returncode != 0:
+            pytest.skip(f"cannot make a dummy interface on this host: {made.stderr.strip()}")
+        subprocess.run(["ip", "addr", "add", self.address, "dev", self.name], check=True, capture_output=True, timeout=30)
+
+    def on_host(self, name: str | None = None) -> bool:
+        return subprocess.run(["ip", "link", "show", name or self.name], capture_output=True, timeout=30).returncode == 0
+
+    def remove(self) -> None:
+        if self.on_host():
+            subprocess.run(["ip", "link", "del", self.name], capture_output=True, timeout=30)
+
+
+def links_inside(container) -> list[dict]:
+    out = subprocess.run(["nsenter", "-t", str(container.pid), "-n", "ip", "-j", "addr", "show"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return json.loads(out)
+
+
+@pytest.fixture
+def dummy(runtime_info):
+    claimed(runtime_info, "netDevices")
+    device = Dummy()
+    try:
+        yield device
+    finally:
+        device.remove()
+
+
+def launched_with(new_container, new_bundle, devices: dict):
+    bundle = new_bundle()
+    bundle.config["linux"]["netDevices"] = devices
+    return new_container(probe.waiting(), bundle=bundle).launch()
+
+
+@requirement("linux.net-devices-moved", "linux.net-devices-up", "linux.net-devices-addresses-kept")
+@pytest.mark.parametrize("rename", [False, True], ids=["host-name", "renamed"])
+def test_a_net_device_is_moved_in_up_with_its_addresses(new_container, new_bundle, dummy, rename):
+    target = "ocitest0" if rename else dummy.name
+    container = launched_with(new_container, new_bundle, {dummy.name: {"name": target} if rename else {}})
+    links = {link["ifname"]: link for link in links_inside(container)}
+    still_on_host = dummy.on_host()
+    container.finish()
+    assert target in links, f"netDevices moves {dummy.name} as {target}; the container has {sorted(links)}"
+    assert not still_on_host, f"{dummy.name} is still in the host's network namespace"
+    link = links[target]
+    assert "UP" in link.get("flags", []), f"{target} is not up in the container: flags {link.get('flags')}"
+    addresses = {f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])}
+    assert dummy.address in addresses, f"{target} lost its address {dummy.address}: it has {sorted(addresses)}"
+
+
+@requirement("linux.net-devices-name-template")
+def test_a_name_template_is_filled_in_by_the_kernel(new_container, new_bundle, dummy):
+    container = launched_with(new_container, new_bundle, {dummy.name: {"name": "octmpl%d"}})
+    names = [link["ifname"] for link in links_inside(container)]
+    container.finish()
+    assert any(n.startswith("octmpl") and n[6:].isdigit() for n in names), \
+        f"the name template octmpl%d gave no octmplN interface in the container: {names}"
+
+
+@requirement("linux.net-devices-name-exists-error")
+def test_a_name_taken_in_the_container_is_an_error(new_container, new_bundle, dummy):
+    bundle = new_bundle()
+    bundle.config["linux"]["netDevices"] = {dummy.name: {"name": "lo"}}
+    call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
+    assert not call.ok, f"moving {dummy.name} in as `lo`, which the container already has, did not fail ({call.describe()})"
+
+
+@requirement("linux.net-devices-impossible-error")
+def test_a_device_that_cannot_be_moved_is_an_error(new_container, new_bundle, runtime_info):
+    claimed(runtime_info, "netDevices")
+    bundle = new_bundle()
+    bundle.config["linux"]["netDevices"] = {"ocitestnone0": {}}
+    call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
+    assert not call.ok, f"netDevices names an interface the host does not have, yet the runtime did not fail ({call.describe()})"
+
+
+@requirement("linux.net-devices-not-moved-out")
+def test_a_moved_virtual_device_is_not_moved_back(new_container, new_bundle, dummy):
+    container = launched_with(new_container, new_bundle, {dummy.name: {}})
+    container.finish()
+    container.delete()
+    # The namespace died with its last process; a dummy device is destroyed with it by the kernel,
+    # so it can only be on the host if the runtime moved it out first.
+    assert not dummy.on_host(), f"{dummy.name} is back in the host's namespace after delete"
+
+
+# -- Intel RDT ----------------------------------------------------------------------------------
+
+
+def resctrl_mounted() -> bool:
+    return any(line.split()[2] == "resctrl" for line in Path("/proc/mounts").read_text().splitlines())
+
+
+def needs_resctrl(runtime_info) -> None:
+    if not resctrl_mounted():
+        pytest.skip("no resctrl filesystem is mounted on this host (needs Intel RDT / AMD QoS hardware)")
+    claimed(runtime_info, "intelRdt")
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every group and its schemata under the resctrl root (tasks files change too often to compare)."""
+    found = {}
+    for schemata in root.rglob("schemata"):
+        found[str(schemata.parent.relative_to(root))] = schemata.read_text()
+    return found
+
+
+@requirement("linux.intel-rdt-no-resctrl-error")
+def test_intel_rdt_without_resctrl_is_an_error(new_container, new_bundle):
+    if resctrl_mounted():
+        pytest.skip("this host has resctrl mounted, so the error case cannot arise")
+    bundle = new_bundle()
+    bundle.config["linux"]["intelRdt"] = {"closID": "ocitest"}
+    call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
+    assert not call.ok, f"intelRdt is set and no resctrl is mounted, yet the runtime did not fail ({call.describe()})"
+
+
+@requirement("linux.intel-rdt-tasks")
+@pytest.mark.parametrize("closid", [None, "/"], ids=["container-id", "root"])
+def test_the_container_joins_its_clos(new_container, new_bundle, runtime_info, closid):
+    needs_resctrl(runtime_info)
+    bundle = new_bundle()
+    bundle.config["linux"]["intelRdt"] = {} if closid is None else {"closID": closid}
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    group = RESCTRL if closid == "/" else RESCTRL / container.id
+    tasks = (group / "tasks").read_text().split() if (group / "tasks").exists() else None
+    container.finish()
+    assert tasks is not None, f"there is no resctrl group {group}"
+    assert str(container.pid) in tasks, f"the container process {container.pid} is not in {group}/tasks"
+
+
+@requirement("linux.intel-rdt-untouched")
+def test_resctrl_is_untouched_without_intel_rdt(new_container, new_bundle, runtime_info):
+    needs_resctrl(runtime_info)
+    before = snapshot(RESCTRL)
+    container = new_container(probe.waiting()).launch()
+    during = snapshot(RESCTRL)
+    container.finish()
+    assert during == before, f"without intelRdt the resctrl groups changed: {sorted(set(during) ^ set(before))}"
+
+
+@requirement("linux.intel-rdt-schemata", "linux.intel-rdt-cleanup")
+def test_schemata_are_written_and_the_group_removed(new_container, new_bundle, runtime_info):
+    needs_resctrl(runtime_info)
+    root_schemata = (RESCTRL / "schemata").read_text().splitlines()
+    l3 = next((line.strip() for line in root_schemata if line.strip().startswith("L3:")), None)
+    if l3 is None:
+        pytest.skip("the resctrl root has no L3 schema line to reuse")
+    bundle = new_bundle()
+    bundle.config["linux"]["intelRdt"] = {"l3CacheSchema": l3}
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    group = RESCTRL / container.id
+    written = (group / "schemata").read_text() if group.exists() else None
+    container.finish()
+    container.delete()
+    assert written is not None, f"no resctrl group {group} was made for the container"
+    assert l3.replace(" ", "") in written.replace(" ", ""), f"l3CacheSchema {l3!r} is not in {group}/schemata: {written!r}"
+    assert not group.exists(), f"delete left the resctrl group {group} the runtime created"
+
+
+@requirement("linux.intel-rdt-closid", "linux.intel-rdt-cleanup")
+def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(new_container, new_bundle, runtime_info):
+    needs_resctrl(runtime_info)
+    bundle = new_bundle()
+    bundle.config["linux"]["intelRdt"] = {"closID": f"ocitest-missing-{os.getpid()}"}
+    call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
+    assert not call.ok, f"closID names no existing group and no schema is given, yet the runtime did not fail ({call.describe()})"
+    group = RESCTRL / f"ocitest-pre-{os.getpid()}"
+    group.mkdir()
+    try:
+        bundle = new_bundle()
+        bundle.config["linux"]["intelRdt"] = {"closID": group.name}
+        container = new_container(probe.waiting(), bundle=bundle).launch()
+        tasks = (group / "tasks").read_text().split()
+        container.finish()
+        container.delete()
+        assert str(container.pid) in tasks, f"the container process is not in the pre-configured {group}/tasks"
+        assert group.exists(), f"delete removed the pre-configured group {group}"
+    finally:
+        if group.exists():
+            group.rmdir()
+
+
+@requirement("linux.intel-rdt-monitoring")
+def test_monitoring_makes_and_removes_a_mon_group(new_container, new_bundle, runtime_info):
+    needs_resctrl(runtime_info)
+    if not (RESCTRL / "mon_groups").exists():
+        pytest.skip("this resctrl has no monitoring (no mon_groups)")
+    bundle = new_bundle()
+    bundle.config["linux"]["intelRdt"] = {"enableMonitoring": True}
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    mon = RESCTRL / container.id / "mon_groups" / container.id
+    made = mon.exists()
+    container.finish()
+    container.delete()
+    assert made, f"enableMonitoring: there is no MON group {mon}"
+    assert not mon.exists(), f"delete left the MON group {mon}"

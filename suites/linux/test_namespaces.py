@@ -1,0 +1,379 @@
+"""config-linux.md, Namespaces, User namespace mappings and time namespace offsets.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxNamespaces
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxUserNamespaceMappings
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxTimeOffset
+
+Namespaces are compared by their identity (``/proc/PID/ns/KIND``, ``net:[4026531840]``) read from
+the host: the harness's own, the container process's, another container's, or the inode of the
+namespace file the config names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ocitest import probe, requirement
+from ocitest.container import new_container_id
+from ocitest.errors import HarnessError
+from ocitest.host import namespace
+
+#: config.json namespace types and their names under /proc/PID/ns.
+NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup",
+            "user": "user", "time": "time"}
+ALL_TYPES = list(NS_FILES)
+#: Types left out of the config to see them inherited; mount is not tried (the runtime would set the
+#: container's root up in the host's mount table).
+INHERITABLE = ["pid", "network", "ipc", "uts", "cgroup", "user", "time"]
+#: Host ranges the container's ids are mapped to (uid and gid differ so a swapped map shows).
+UID_BASE, GID_BASE, SPAN = 200000, 300000, 65536
+#: Types newer than the runtime-spec schema some hosts ship (Debian's is v1.0.2).
+NEWER_THAN_SCHEMA = {"time"}
+
+
+# -- helpers shared with test_devices.py ------------------------------------------------------
+
+
+def host_lacks(kind: str) -> str | None:
+    """Why the host kernel cannot give a container a namespace of ``kind`` (None: it can)."""
+    if not os.path.exists(f"/proc/self/ns/{NS_FILES[kind]}"):
+        return f"the host kernel has no {kind} namespaces (/proc/self/ns/{NS_FILES[kind]} is missing)"
+    if kind == "user":
+        return userns_forbidden()
+    return None
+
+
+def userns_forbidden() -> str | None:
+    """Why the host forbids new user namespaces (None: it allows them)."""
+    try:
+        limit = int(Path("/proc/sys/user/max_user_namespaces").read_text())
+    except (OSError, ValueError):
+        limit = None
+    if limit == 0:
+        return "the host forbids user namespaces (/proc/sys/user/max_user_namespaces is 0)"
+    if shutil.which("unshare"):
+        trial = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True, timeout=30)
+        if trial.returncode != 0:
+            return f"the host refuses a new user namespace (`unshare -U true`: {trial.stderr.strip()})"
+    return None
+
+
+def map_users(bundle, uid_maps=None, gid_maps=None) -> None:
+    """Put the container in a new user namespace with the given mappings (default: root -> UID_BASE).
+
+    The rootfs copy is the test's own: it is handed to the mapped root, and the folders above the
+    bundle get search permission, so that the mapped root can reach it.
+    """
+    reason = userns_forbidden()
+    if reason:
+        pytest.skip(reason)
+    uid_maps = uid_maps or [{"containerID": 0, "hostID": UID_BASE, "size": SPAN}]
+    gid_maps = gid_maps or [{"containerID": 0, "hostID": GID_BASE, "size": SPAN}]
+    linux = bundle.config["linux"]
+    if not any(ns["type"] == "user" for ns in linux["namespaces"]):
+        linux["namespaces"].append({"type": "user"})
+    linux["uidMappings"], linux["gidMappings"] = uid_maps, gid_maps
+    root_uid = next(m["hostID"] for m in uid_maps if m["containerID"] == 0)
+    root_gid = next(m["hostID"] for m in gid_maps if m["containerID"] == 0)
+    subprocess.run(["chown", "-R", f"{root_uid}:{root_gid}", str(bundle.rootfs)], check=True, timeout=60)
+    for folder in [bundle.path, *bundle.path.parents]:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(folder, (mode & 0o7777) | 0o001)
+
+
+def write_config(bundle) -> None:
+    """Write config.json; entries newer than the host's schema are checked without them."""
+    linux = bundle.config.get("linux", {})
+    newer = any(ns["type"] in NEWER_THAN_SCHEMA for ns in linux.get("namespaces", [])) or "timeOffsets" in linux
+    if not newer:
+        bundle.write()
+        return
+    older = copy.deepcopy(bundle.config)
+    older["linux"]["namespaces"] = [ns for ns in older["linux"]["namespaces"] if ns["type"] not in NEWER_THAN_SCHEMA]
+    older["linux"].pop("timeOffsets", None)
+    problems = bundle.schemas.config_errors(older)
+    if problems:
+        raise HarnessError("ocitest generated a config.json that the runtime-spec schema rejects: " + "; ".join(problems[:5]))
+    bundle.write(validate=False)
+
+
+def create(container, *, check: bool = True):
+    write_config(container.bundle)
+    return container.create(check=check, write_config=False)
+
+
+def launch(container):
+    create(container)
+    container.start()
+    container.read_until(probe.READY)
+    return container
+
+
+def with_namespace(bundle, kind: str, **entry) -> None:
+    """Make ``kind`` listed exactly once (with ``entry``'s extra fields), adding what it needs."""
+    linux = bundle.config["linux"]
+    linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind] + [{"type": kind, **entry}]
+    if kind == "user" and "path" not in entry:
+        map_users(bundle)
+
+
+def without_namespace(bundle, kind: str) -> None:
+    linux = bundle.config["linux"]
+    linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind]
+    if kind == "uts":
+        bundle.config.pop("hostname", None)  # a hostname needs a UTS namespace of the container's own
+
+
+@contextlib.contextmanager
+def persistent_namespace(kind: str, folder: Path):
+    """A namespace of ``kind`` kept alive by a file (``ip netns add``, ``unshare --KIND=FILE``); removed after."""
+    if kind == "network":
+        if not shutil.which("ip"):
+            pytest.skip("needs `ip` (iproute2) on the host to make a network namespace to join")
+        name = f"{new_container_id()}-netns"
+        made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=30)
+        if made.returncode != 0:
+            raise HarnessError(f"`ip netns add {name}` failed: {made.stderr.strip()}")
+        try:
+            yield Path(f"/run/netns/{name}")
+        finally:
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
+        return
+    if not shutil.which("unshare"):
+        pytest.skip("needs `unshare` (util-linux) on the host to make a namespace to join")
+    path = folder / f"ns-{kind}"
+    path.touch()
+    flag = {"ipc": "--ipc", "uts": "--uts", "cgroup": "--cgroup", "time": "--time"}[kind]
+    made = subprocess.run(["unshare", f"{flag}={path}", "true"], capture_output=True, text=True, timeout=30)
+    try:
+        if made.returncode != 0:
+            raise HarnessError(f"`unshare {flag}={path} true` failed: {made.stderr.strip()}")
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True, timeout=30)
+        path.unlink(missing_ok=True)
+
+
+def refused_reason(call) -> str:
+    return f"reported by linux.namespace-types-supported: the runtime refuses it ({call.describe()})"
+
+
+# -- namespace types --------------------------------------------------------------------------
+
+
+@requirement("linux.namespace-types-supported")
+@pytest.mark.parametrize("kind", ALL_TYPES)
+def test_each_namespace_type_is_accepted(new_container, new_bundle, kind):
+    reason = host_lacks(kind)
+    if reason:
+        pytest.skip(reason)
+    bundle = new_bundle()
+    with_namespace(bundle, kind)
+    container = new_container(probe.waiting(), bundle=bundle)
+    call = create(container, check=False)
+    assert call.ok, f"the runtime refuses a config with a new {kind} namespace: {call.describe()}"
+    container.start()
+    container.read_until(probe.READY)
+    container.finish()
+
+
+@requirement("linux.namespace-new")
+@pytest.mark.parametrize("kind", ALL_TYPES)
+def test_a_listed_namespace_is_a_new_one(new_container, new_bundle, kind):
+    reason = host_lacks(kind)
+    if reason:
+        pytest.skip(reason)
+    seen = []
+    for _ in range(2):
+        bundle = new_bundle()
+        with_namespace(bundle, kind)
+        container = new_container(probe.waiting(), bundle=bundle)
+        call = create(container, check=False)
+        if not call.ok:
+            pytest.skip(refused_reason(call))
+        container.start()
+        container.read_until(probe.READY)
+        seen.append(namespace(container.pid, NS_FILES[kind]))
+    own = namespace("self", NS_FILES[kind])
+    assert seen[0] != own, f"`{kind}` is listed without a path, yet the container is in the caller's namespace {own}"
+    assert seen[0] != seen[1], f"two containers that each list `{kind}` without a path share the namespace {seen[0]}"
+
+
+@requirement("linux.namespace-inherit")
+@pytest.mark.parametrize("kind", INHERITABLE)
+def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
+    if not os.path.exists(f"/proc/self/ns/{NS_FILES[kind]}"):
+        pytest.skip(f"the host kernel has no {kind} namespaces")
+    bundle = new_bundle()
+    without_namespace(bundle, kind)
+    container = new_container(probe.waiting(), bundle=bundle)
+    launch(container)
+    seen, own = namespace(container.pid, NS_FILES[kind]), namespace("self", NS_FILES[kind])
+    container.finish()
+    assert seen == own, f"`{kind}` is not in linux.namespaces, yet the container is in {seen}, not the caller's {own}"
+
+
+@requirement("linux.namespace-path-join")
+@pytest.mark.parametrize("kind", ["network", "ipc", "uts", "cgroup", "pid"])
+def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
+    bundle = new_bundle()
+    with contextlib.ExitStack() as stack:
+        if kind == "pid":
+            # A pid namespace lives as long as its init: join the one of a running container.
+            first = new_container(probe.waiting()).launch()
+            path = Path(f"/proc/{first.pid}/ns/pid")
+            wanted = namespace(first.pid, "pid")
+        else:
+            path = stack.enter_context(persistent_namespace(kind, bundle.path))
+            wanted = f"{NS_FILES[kind]}:[{os.stat(path).st_ino}]"
+        with_namespace(bundle, kind, path=str(path))
+        container = new_container(probe.waiting(), bundle=bundle)
+        call = create(container, check=False)
+        assert call.ok, f"create failed joining the {kind} namespace {path}: {call.describe()}"
+        seen = namespace(container.pid, NS_FILES[kind])
+        container.kill("KILL")
+        container.wait_exit()
+        container.delete()
+        assert seen == wanted, f"linux.namespaces gives {kind} the path {path} ({wanted}); the container is in {seen}"
+
+
+@requirement("linux.namespace-path-type-error")
+@pytest.mark.parametrize("case", ["uts-entry-with-a-network-namespace", "ipc-entry-with-a-network-namespace",
+                                  "network-entry-with-a-regular-file"])
+def test_a_path_of_the_wrong_kind_is_an_error(new_container, new_bundle, case):
+    bundle = new_bundle()
+    kind = case.split("-")[0]
+    with contextlib.ExitStack() as stack:
+        if case.endswith("regular-file"):
+            path = bundle.path / "not-a-namespace"
+            path.write_text("a regular file\n")
+            what = "a regular file"
+        else:
+            path = stack.enter_context(persistent_namespace("network", bundle.path))
+            what = "a network namespace"
+        with_namespace(bundle, kind, path=str(path))
+        container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+        call = container.attempt()
+        assert call.failed, f"the {kind} entry's path is {what}, yet the runtime reported no error: {call.describe()}"
+
+
+@requirement("linux.namespace-duplicate-error")
+@pytest.mark.parametrize("entries", [
+    pytest.param([{"type": "uts"}, {"type": "uts"}], id="uts-twice"),
+    pytest.param([{"type": "network"}, {"type": "network", "path": "/proc/self/ns/net"}], id="network-new-and-joined"),
+])
+def test_a_duplicated_namespace_type_is_an_error(new_container, new_bundle, entries):
+    bundle = new_bundle()
+    kind = entries[0]["type"]
+    linux = bundle.config["linux"]
+    linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind] + entries
+    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    call = container.attempt()
+    assert call.failed, f"linux.namespaces lists `{kind}` twice ({entries}), yet the runtime reported no error: {call.describe()}"
+
+
+# -- user namespace mappings ------------------------------------------------------------------
+
+
+def read_map(pid: int, name: str) -> list[tuple[int, int, int]]:
+    rows = [tuple(int(f) for f in line.split()) for line in Path(f"/proc/{pid}/{name}").read_text().splitlines()]
+    return sorted(rows)
+
+
+def as_rows(maps: list[dict]) -> list[tuple[int, int, int]]:
+    return sorted((m["containerID"], m["hostID"], m["size"]) for m in maps)
+
+
+@requirement("linux.uid-mappings-applied")
+@pytest.mark.parametrize("uid_maps, gid_maps", [
+    pytest.param(None, None, id="one-range"),
+    pytest.param([{"containerID": 0, "hostID": UID_BASE, "size": 1000},
+                  {"containerID": 1000, "hostID": UID_BASE + 5000, "size": 2000}],
+                 [{"containerID": 0, "hostID": GID_BASE, "size": 10},
+                  {"containerID": 100, "hostID": GID_BASE + 700, "size": 1}], id="several-ranges"),
+])
+def test_uid_and_gid_maps_are_the_configured_mappings(new_container, new_bundle, uid_maps, gid_maps):
+    bundle = new_bundle()
+    map_users(bundle, uid_maps, gid_maps)
+    config_linux = bundle.config["linux"]
+    container = new_container(probe.waiting(), bundle=bundle)
+    launch(container)
+    uid_map, gid_map = read_map(container.pid, "uid_map"), read_map(container.pid, "gid_map")
+    container.finish()
+    assert uid_map == as_rows(config_linux["uidMappings"]), (
+        f"uidMappings are {as_rows(config_linux['uidMappings'])}; the container's uid_map is {uid_map}")
+    assert gid_map == as_rows(config_linux["gidMappings"]), (
+        f"gidMappings are {as_rows(config_linux['gidMappings'])}; the container's gid_map is {gid_map}")
+
+
+def owners(*folders: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for folder in folders:
+        for path in [folder, *folder.rglob("*")]:
+            st = path.lstat()
+            found[str(path)] = (st.st_uid, st.st_gid)
+    return found
+
+
+@requirement("linux.uid-mappings-no-chown")
+def test_a_user_namespace_does_not_chown_the_filesystems(new_container, new_bundle):
+    bundle = new_bundle()
+    map_users(bundle)
+    shared = bundle.path / "shared"
+    (shared / "sub").mkdir(parents=True)
+    (shared / "sub" / "file").write_text("host-owned\n")
+    os.chmod(shared, 0o777)
+    os.chmod(shared / "sub", 0o777)
+    bundle.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(shared), "options": ["rbind", "rw"]})
+    before = owners(bundle.rootfs, shared)
+    container = new_container(probe.waiting(), bundle=bundle)
+    launch(container)
+    during = owners(bundle.rootfs, shared)
+    container.finish()
+    container.delete()
+    after = owners(bundle.rootfs, shared)
+    for when, seen in (("while the container ran", during), ("after delete", after)):
+        changed = {p: (before[p], seen.get(p)) for p in before if seen.get(p) != before[p]}
+        assert not changed, f"{when}, owners changed (before, then): {dict(list(changed.items())[:5])}"
+
+
+# -- time namespace offsets -------------------------------------------------------------------
+
+
+OFFSETS = {"monotonic": {"secs": 3 * 86400, "nanosecs": 5000}, "boottime": {"secs": -7200, "nanosecs": 0}}
+
+
+@requirement("linux.time-offsets")
+def test_time_offsets_shift_the_clocks(new_container, new_bundle):
+    reason = host_lacks("time")
+    if reason:
+        pytest.skip(reason)
+    bundle = new_bundle()
+    with_namespace(bundle, "time")
+    plain = new_container(probe.waiting(), bundle=bundle)
+    call = create(plain, check=False)
+    if not call.ok:
+        pytest.skip(refused_reason(call))
+    plain.remove()
+    bundle = new_bundle()
+    with_namespace(bundle, "time")
+    bundle.config["linux"]["timeOffsets"] = OFFSETS
+    container = new_container(probe.waiting(), bundle=bundle)
+    call = create(container, check=False)
+    assert call.ok, f"the runtime takes a time namespace but refuses timeOffsets: {call.describe()}"
+    container.start()
+    container.read_until(probe.READY)
+    seen = {}
+    for line in Path(f"/proc/{container.pid}/timens_offsets").read_text().splitlines():
+        clock, secs, nanosecs = line.split()
+        seen[clock] = {"secs": int(secs), "nanosecs": int(nanosecs)}
+    container.finish()
+    assert seen == OFFSETS, f"timeOffsets are {OFFSETS}; the container's timens_offsets are {seen}"

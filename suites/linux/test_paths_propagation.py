@@ -1,0 +1,198 @@
+"""config-linux.md, Default Filesystems, Rootfs Mount Propagation, Masked Paths and Readonly Paths.
+
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxDefaultFilesystems
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxRootfsMountPropagation
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxMaskedPaths
+https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxReadonlyPaths
+
+Propagation is read from the optional fields of the container's mountinfo line for ``/``
+(``shared:N``, ``master:N``, ``unbindable``, none for private). A slave can only have a master
+when its source is shared, so the propagation checks first make the bundle's rootfs a shared
+bind mount on the host (unmounted again in a ``finally``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ocitest import probe, requirement
+from ocitest.config import EVIDENCE_DIR
+
+
+@dataclass
+class Mount:
+    point: str
+    optional: list[str]
+    fstype: str
+
+    @property
+    def propagation(self) -> str:
+        return " ".join(self.optional) or "private"
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    mounts = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        mounts.append(Mount(fields[4].replace("\\040", " "), fields[6:], rest[0] if rest else ""))
+    return mounts
+
+
+def container_mounts(container) -> list[Mount]:
+    return parse_mountinfo(Path(f"/proc/{container.pid}/mountinfo").read_text())
+
+
+def top_mount(container, point: str) -> Mount | None:
+    found = [m for m in container_mounts(container) if m.point == point]
+    return found[-1] if found else None
+
+
+def run(*argv: str) -> None:
+    subprocess.run(list(argv), check=True, capture_output=True, text=True, timeout=30)
+
+
+# -- default filesystems ----------------------------------------------------------------------
+
+DEFAULT_FILESYSTEMS = {"/proc": "proc", "/sys": "sysfs", "/dev/pts": "devpts", "/dev/shm": "tmpfs"}
+
+
+@requirement("linux.default-filesystems")
+def test_the_default_filesystems_are_there(new_container):
+    container = new_container(probe.waiting()).launch()
+    seen = {point: (m.fstype if (m := top_mount(container, point)) else None) for point in DEFAULT_FILESYSTEMS}
+    container.finish()
+    assert seen == DEFAULT_FILESYSTEMS, f"expected {DEFAULT_FILESYSTEMS}; the container has {seen}"
+
+
+# -- rootfs propagation ------------------------------------------------------------------------
+
+
+@contextmanager
+def shared_rootfs(bundle):
+    """Make the bundle's rootfs a shared bind mount of itself on the host, for the test's length.
+
+    The evidence bind mount is dropped (these checks read mountinfo, not evidence): applying
+    `unbindable` recursively, as runtimes do, would make every bind-mount source unbindable.
+    """
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != EVIDENCE_DIR]
+    rootfs = str(bundle.rootfs)
+    run("mount", "--bind", rootfs, rootfs)
+    try:
+        run("mount", "--make-shared", rootfs)
+        yield rootfs
+    finally:
+        # A shared rootfs receives what a runtime mounts below it in the container (proc, dev ...).
+        if subprocess.run(["umount", "-R", rootfs], capture_output=True, timeout=30).returncode != 0:
+            subprocess.run(["umount", "-R", "-l", rootfs], capture_output=True, timeout=30)
+
+
+EXPECTED = {
+    "shared": lambda opt: any(f.startswith("shared:") for f in opt),
+    "slave": lambda opt: any(f.startswith("master:") for f in opt) and not any(f.startswith("shared:") for f in opt),
+    "private": lambda opt: not opt,
+    "unbindable": lambda opt: opt == ["unbindable"],
+}
+LOOKS = {"shared": "shared:N", "slave": "master:N without shared:N", "private": "no propagation field",
+         "unbindable": "unbindable only"}
+
+
+@requirement("linux.rootfs-propagation")
+@pytest.mark.parametrize("propagation", sorted(EXPECTED))
+def test_the_rootfs_has_the_configured_propagation(new_container, new_bundle, propagation):
+    bundle = new_bundle()
+    bundle.config["linux"]["rootfsPropagation"] = propagation
+    with shared_rootfs(bundle):
+        container = new_container(probe.waiting(), bundle=bundle)
+        try:
+            container.launch()
+            root = top_mount(container, "/")
+            container.finish()
+        finally:
+            container.remove()
+    assert root is not None, "the container's mountinfo has no / line"
+    assert EXPECTED[propagation](root.optional), (
+        f"rootfsPropagation {propagation} (rootfs source shared on the host): the container's / shows "
+        f"[{root.propagation}], expected {LOOKS[propagation]}")
+
+
+@requirement("linux.rootfs-propagation-events")
+@pytest.mark.parametrize("propagation, arrives", [("slave", True), ("private", False)])
+def test_host_mounts_reach_a_slave_rootfs_only(new_container, new_bundle, propagation, arrives):
+    bundle = new_bundle()
+    bundle.config["linux"]["rootfsPropagation"] = propagation
+    (bundle.rootfs / "mnt" / "event").mkdir(parents=True)
+    with shared_rootfs(bundle) as rootfs:
+        container = new_container(probe.waiting(), bundle=bundle)
+        try:
+            container.launch()
+            run("mount", "-t", "tmpfs", "ocitest-event", f"{rootfs}/mnt/event")
+            seen = top_mount(container, "/mnt/event")
+            container.finish()
+        finally:
+            container.remove()
+    got = seen is not None and seen.fstype == "tmpfs"
+    assert got == arrives, (
+        f"rootfsPropagation {propagation}: a tmpfs mounted on the host at the rootfs's /mnt/event "
+        f"{'did not appear' if arrives else 'appeared'} in the container")
+
+
+# -- masked paths ------------------------------------------------------------------------------
+
+
+@requirement("linux.masked-paths")
+def test_masked_paths_cannot_be_read(new_container, new_bundle):
+    bundle = new_bundle()
+    (bundle.rootfs / "etc" / "ocitest-secret").write_text("secret file\n")
+    (bundle.rootfs / "ocitest-secret-dir").mkdir()
+    (bundle.rootfs / "ocitest-secret-dir" / "inside").write_text("secret\n")
+    files = ["/proc/timer_list", "/etc/ocitest-secret"]
+    dirs = ["/sys/firmware", "/ocitest-secret-dir"]
+    bundle.config["linux"]["maskedPaths"] = files + dirs
+    lines = [probe.say(f"file {path}", f"$(cat {path} 2>/dev/null | wc -c)") for path in files]
+    lines += [probe.say(f"dir {path}", f"$(ls -A {path} 2>/dev/null | wc -l)") for path in dirs]
+    # Unmasked twins: the same kinds of paths are readable, so an empty answer means masked.
+    lines += [probe.say("control-file", "$(cat /etc/passwd | wc -c)"), probe.say("control-dir", "$(ls -A /etc | wc -l)")]
+    _, out = new_container(probe.sh(*lines), bundle=bundle).run_to_exit()
+    facts = {}
+    for line in out.splitlines():
+        if line.startswith(probe.PREFIX):
+            key, _, value = line[len(probe.PREFIX):].rpartition(" ")
+            facts[key] = value.strip()
+    assert facts.get("control-file", "0") != "0" and facts.get("control-dir", "0") != "0", \
+        f"the probe could not read unmasked paths: {out!r}"
+    readable = {k.split(" ", 1)[1]: v for k, v in facts.items() if k.split(" ", 1)[0] in ("file", "dir") and v != "0"}
+    missing = [p for p in files + dirs if not any(k.endswith(p) for k in facts)]
+    assert not missing, f"the probe printed nothing for {missing}: {out!r}"
+    assert not readable, (f"maskedPaths {files + dirs}: still readable inside the container "
+                          f"(bytes for files, entries for directories): {readable}")
+
+
+# -- readonly paths ----------------------------------------------------------------------------
+
+
+@requirement("linux.readonly-paths")
+def test_readonly_paths_refuse_writes(new_container, new_bundle):
+    bundle = new_bundle()
+    (bundle.evidence / "ro").mkdir()
+    os.chmod(bundle.evidence / "ro", 0o777)
+    paths = ["/proc/sys", f"{EVIDENCE_DIR}/ro"]
+    bundle.config["linux"]["readonlyPaths"] = paths
+    targets = {"/proc/sys": "/proc/sys/net/ipv4/ip_forward", f"{EVIDENCE_DIR}/ro": f"{EVIDENCE_DIR}/ro/written"}
+    lines = [f'err=$( {{ echo 1 > {target}; }} 2>&1 ); {probe.say(path, "rc=$? $err")}' for path, target in targets.items()]
+    lines.append(f'err=$( {{ echo 1 > {EVIDENCE_DIR}/rw; }} 2>&1 ); {probe.say("control", "rc=$? $err")}')
+    _, out = new_container(probe.sh(*lines), bundle=bundle).run_to_exit()
+    facts = probe.facts(out)
+    assert (facts.get("control") or [""])[0].startswith("rc=0"), f"the probe could not write to {EVIDENCE_DIR}: {out!r}"
+    erofs = os.strerror(errno.EROFS)
+    wrong = {path: (facts.get(path) or ["(no answer)"])[0] for path in paths
+             if not (facts.get(path) or [""])[0].endswith(erofs)}
+    assert not wrong, f"readonlyPaths {paths}: a write below them should fail with EROFS ({erofs!r}); got {wrong}"
+    assert not (bundle.evidence / "ro" / "written").exists(), f"the write below {EVIDENCE_DIR}/ro reached the host"

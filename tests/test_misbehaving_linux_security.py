@@ -1,0 +1,42 @@
+"""A runtime that drops one config-linux.md security field is red on that field's requirements, and on
+nothing else that runc passes (tests/bad_runtimes/linux_drops_*)."""
+
+import pytest
+
+from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+
+#: wrapper -> (-k selection inside the linux suite, the requirements that must turn red: exactly these)
+CASES = {
+    "linux_drops_masked_paths": ("test_paths_propagation", {"linux.masked-paths"}),
+    "linux_drops_sysctl": ("test_sysctl_seccomp", {"linux.sysctl"}),
+    # without a profile nothing is denied and nothing is sent to a seccomp agent; the errno-on-a-
+    # wrong-action checks are already red on runc 1.1.5, so they are not newly failing
+    "linux_drops_seccomp": ("test_sysctl_seccomp", {
+        "linux.seccomp-errno", "linux.seccomp-default-action", "linux.seccomp-kill",
+        "linux.seccomp-architectures", "linux.seccomp-listener-state", "linux.seccomp-listener-error",
+    }),
+}
+
+
+@pytest.fixture(scope="module")
+def runc_baseline(tmp_path_factory):
+    selection = " or ".join(sorted({k for k, _ in CASES.values()}))
+    return run_ocitest(tmp_path_factory.mktemp("runc-linux-security"), "--runtime", "runc", "--suite", "linux",
+                       "-k", selection)
+
+
+@needs_root_and("runc")
+@pytest.mark.parametrize("wrapper", sorted(CASES))
+def test_a_dropped_linux_field_is_red_on_its_requirements(wrapper, runc_baseline, tmp_path):
+    selection, expected = CASES[wrapper]
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "linux", "-k", selection,
+                      "--wait-timeout", "10")
+    assert run.report is not None, run.output[-3000:]
+    assert not run.errors(), f"harness errors: {run.errors()}"
+    outcomes = run.outcomes()
+    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
+    assert not not_red, f"{wrapper} breaks these requirements but they are not red: {not_red}"
+    baseline = runc_baseline.failed_tests()
+    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
+    blamed = set().union(*newly_failing.values()) if newly_failing else set()
+    assert blamed == expected, f"{wrapper}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"

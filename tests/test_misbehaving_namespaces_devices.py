@@ -1,0 +1,41 @@
+"""A runtime that drops a namespace or the configured devices is red on exactly the matching
+config-linux.md requirements, compared with runc on the same selection of the linux suite
+(tests/bad_runtimes/ns_drops_cgroup, tests/bad_runtimes/devices_drops_entries)."""
+
+import pytest
+
+from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+
+#: wrapper -> (-k selection in the linux suite, the requirements that must turn red: exactly these)
+CASES = {
+    # a cgroup entry without path disappears: the container stays in the caller's cgroup namespace
+    # (cgroup, because without their own ipc, pid or network namespace user-namespaced containers
+    # cannot mount mqueue, proc or sysfs at all)
+    "ns_drops_cgroup": ("test_namespaces", {"linux.namespace-new"}),
+    # every linux.devices entry disappears; the default devices stay
+    "devices_drops_entries": ("test_devices", {"linux.devices-available", "linux.device-file-mode",
+                                               "linux.device-owner", "linux.device-path-anywhere"}),
+}
+
+
+@pytest.fixture(scope="module")
+def runc_baseline(tmp_path_factory):
+    selection = " or ".join(sorted({k for k, _ in CASES.values()}))
+    return run_ocitest(tmp_path_factory.mktemp("runc-linux"), "--runtime", "runc", "--suite", "linux", "-k", selection)
+
+
+@needs_root_and("runc")
+@pytest.mark.parametrize("wrapper", sorted(CASES))
+def test_a_dropped_namespace_or_device_is_red_on_its_requirement(wrapper, runc_baseline, tmp_path):
+    selection, expected = CASES[wrapper]
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "linux", "-k", selection,
+                      "--wait-timeout", "10")
+    assert run.report is not None, run.output[-3000:]
+    assert not run.errors(), f"harness errors: {run.errors()}"
+    outcomes = run.outcomes()
+    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
+    assert not not_red, f"{wrapper} breaks these requirements but they are not red: {not_red}"
+    baseline = runc_baseline.failed_tests()
+    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
+    blamed = set().union(*newly_failing.values()) if newly_failing else set()
+    assert blamed == expected, f"{wrapper}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"
