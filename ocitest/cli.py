@@ -16,8 +16,11 @@ import ocitest
 
 from . import host
 from .environment import check_environment
+from .container import Timeouts
 from .errors import EnvironmentProblem
+from .preflight import preflight
 from .requirements import load_catalog
+from .runtime import inspect_runtime
 
 
 def suites_dir() -> Path:
@@ -38,6 +41,8 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
         suites = suites_dir()
+        info = inspect_runtime(env.runtime, args.runtime_arg)
+        preflight(env, info, Timeouts(args.runtime_timeout or 30.0, args.wait_timeout or 30.0))
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
     targets = [str(suites)]
@@ -56,6 +61,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             pytest_args += [option, str(value)]
     if args.strict:
         pytest_args.append("--strict-verdict")
+    pytest_args.append("--skip-preflight")  # done above, once
     import pytest
 
     code = int(pytest.main(pytest_args + extra))
@@ -76,21 +82,25 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .runtime import inspect_runtime
-
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
     info = inspect_runtime(env.runtime, args.runtime_arg)
+    try:
+        preflight(env, info, Timeouts())
+        can_run = "yes (created, reported and removed the simplest container)"
+    except EnvironmentProblem as problem:
+        can_run = f"NO: {problem}"
     print(f"runtime:   {env.runtime}: {info.version or '(no --version output)'}")
+    print(f"preflight: {can_run}")
     print(f"spec:      declares {info.spec_version or 'nothing'}; configs will say ociVersion {info.oci_version}")
     print(f"features:  {'yes' if info.features else 'no `features` command'}")
     print(f"busybox:   {env.busybox}")
     print(f"schemas:   {env.schema_dir}")
     for key, value in host.facts().items():
         print(f"{key + ':':<10} {value}")
-    return 0
+    return 0 if can_run.startswith("yes") else 2
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `ocitest requirements | head` ends quietly
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "run":

@@ -25,6 +25,7 @@ from .bundle import Bundle, BundleFactory
 from .caller import become_subreaper
 from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, check_environment
+from .preflight import preflight
 from .errors import EnvironmentProblem, HarnessError
 from .report import json_report, terminal
 from .requirements import Catalog, load_catalog
@@ -50,6 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--wait-timeout", type=float, default=30.0, metavar="S",
                     help="time limit for a container's output or exit, seconds (default 30)")
     group.addoption("--strict-verdict", action="store_true", help="exit 1 on a yellow verdict too")
+    group.addoption("--skip-preflight", action="store_true",
+                    help="do not check first that the runtime can create the simplest container")
 
 
 @dataclass
@@ -124,6 +127,12 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(f"ocitest: {problem}", returncode=2)
         if not _is_worker(config):
             state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"))
+            if not (config.getoption("skip_preflight") or config.option.collectonly):
+                timeouts = Timeouts(config.getoption("runtime_timeout"), config.getoption("wait_timeout"))
+                try:
+                    preflight(state.env, state.info, timeouts)
+                except EnvironmentProblem as problem:
+                    pytest.exit(f"ocitest: {problem}", returncode=2)
 
 
 def _requirement_ids(item: pytest.Item) -> list[str]:

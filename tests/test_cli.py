@@ -55,3 +55,32 @@ def test_doctor_reports_runtime_and_host():
     out = ocitest("doctor", "--runtime", "runc")
     assert out.returncode == 0, out.stderr
     assert "runc version" in out.stdout and "cgroup:" in out.stdout
+
+
+@needs_root_and("runc")
+@pytest.mark.parametrize("binary, words", [
+    ("/bin/false", "cannot create the simplest container"),
+    ("/bin/true", "is /usr/bin/true an OCI runtime?"),
+])
+def test_a_binary_that_is_not_a_runtime_stops_the_run_in_the_preflight(binary, words, tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the preflight's folder goes here, and must go away
+    out = subprocess.run([sys.executable, "-m", "ocitest.cli", "run", "--runtime", binary],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
+    assert words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert not list(tmp_path.iterdir()), f"the preflight left {list(tmp_path.iterdir())}"
+
+
+@needs_root_and("runc")
+def test_plain_pytest_runs_the_preflight_too():
+    out = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "--runtime", "/bin/false"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 2 and "cannot create the simplest container" in out.stdout + out.stderr
+
+
+@needs_root_and("runc")
+def test_doctor_says_whether_the_runtime_can_run_anything():
+    assert "preflight: yes" in ocitest("doctor", "--runtime", "runc").stdout
+    out = ocitest("doctor", "--runtime", "/bin/false")
+    assert out.returncode == 2 and "preflight: NO" in out.stdout
