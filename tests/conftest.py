@@ -31,6 +31,30 @@ class Run:
     def errors(self) -> list[str]:
         return [f"{t['nodeid']}: {t['message']}" for t in self.report["tests"] if t["outcome"] == "error"]
 
+    def levels(self) -> dict[str, str]:
+        return {r["id"]: r["level"] for r in self.report["requirements"]}
+
+
+def assert_red_on_exactly(run: Run, baseline: Run, expected: set[str], what: str, *, exact: bool = True) -> None:
+    """A misbehaving runtime's run must turn ``expected`` red, and (``exact``) nothing else: every
+    test that fails with it but passes in runc's run of the same selection belongs to ``expected``."""
+    assert run.report is not None, run.output[-3000:]
+    assert baseline.report is not None, baseline.output[-3000:]
+    assert not run.errors(), f"harness errors: {run.errors()}"
+    assert not baseline.errors(), f"harness errors with runc itself: {baseline.errors()}"
+    outcomes = run.outcomes()
+    not_red = {rid: outcomes.get(rid) for rid in expected if outcomes.get(rid) != "fail"}
+    assert not not_red, f"{what} breaks these requirements but ocitest did not report them red: {not_red}"
+    if any(run.levels().get(rid) == "MUST" for rid in expected):
+        assert run.exit == 1, f"a red run must exit 1, got {run.exit}"
+    if exact:
+        known = baseline.failed_tests()
+        newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in known}
+        blamed = set().union(*newly_failing.values()) if newly_failing else set()
+        assert blamed == expected, (
+            f"{what}: tests failing only with it blame {sorted(blamed)}, expected {sorted(expected)}: {sorted(newly_failing)}"
+        )
+
 
 def needs_root_and(runtime: str):
     """Skip marker for tests that drive a real runtime."""

@@ -7,7 +7,7 @@ runc must all belong to the expected requirements, and each expected requirement
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_ocitest
 
 #: wrapper -> the requirements its misbehaviour breaks (exact), or (requirements, False) when the
 #: misbehaviour necessarily breaks more and only these must be among the reds.
@@ -33,17 +33,4 @@ def test_misbehaving_runtime_is_red_on_exactly_its_requirement(wrapper, runc_run
     if isinstance(expected, tuple):
         expected, exact = expected
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "runtime", "--wait-timeout", "5")
-    assert run.report is not None, run.output[-3000:]
-    assert run.exit == 1, f"a red run must exit 1, got {run.exit}"
-    assert not run.errors(), f"harness errors: {run.errors()}"
-    outcomes = run.outcomes()
-    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
-    assert not not_red, f"{wrapper} breaks these requirements but ocitest did not report them red: {not_red}"
-    if exact:
-        baseline = runc_run.failed_tests()
-        newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
-        blamed = set().union(*newly_failing.values()) if newly_failing else set()
-        assert blamed == expected, (
-            f"{wrapper}: tests failing only with the wrapper blame {sorted(blamed)}, expected {sorted(expected)}: "
-            f"{sorted(newly_failing)}"
-        )
+    assert_red_on_exactly(run, runc_run, expected, wrapper, exact=exact)

@@ -3,7 +3,7 @@ on nothing else that runc passes (tests/bad_runtimes/cgroups_drops_resource, $OC
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_ocitest
 
 SELECTION = "test_cgroups"
 
@@ -28,13 +28,4 @@ def test_an_ignored_cgroup_resource_is_red_on_its_requirement(drop, runc_baselin
     expected = CASES[drop]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "cgroups_drops_resource"), "--suite", "linux",
                       "-k", SELECTION, "--wait-timeout", "10", env={"OCITEST_CGROUP_DROP": drop})
-    assert run.report is not None, run.output[-3000:]
-    assert not run.errors(), f"harness errors: {run.errors()}"
-    assert runc_baseline.report is not None and not runc_baseline.errors(), runc_baseline.output[-3000:]
-    outcomes = run.outcomes()
-    not_red = {rid: outcomes.get(rid) for rid in expected if outcomes.get(rid) != "fail"}
-    assert not not_red, f"ignoring resources.{drop} breaks these requirements but they are not red: {not_red}"
-    baseline = runc_baseline.failed_tests()
-    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
-    blamed = set().union(*newly_failing.values()) if newly_failing else set()
-    assert blamed == expected, f"ignoring resources.{drop}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"
+    assert_red_on_exactly(run, runc_baseline, expected, f"ignoring resources.{drop}")

@@ -3,7 +3,7 @@ nothing else that runc passes (tests/bad_runtimes/mangles_config, selected by $O
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_ocitest
 
 #: mangle -> (-k selection of suite modules, the requirements that must turn red: exactly these)
 CASES = {
@@ -32,12 +32,4 @@ def test_a_mangled_config_field_is_red_on_its_requirement(mangle, runc_baseline,
     selection, expected = CASES[mangle]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "mangles_config"), "-k", selection,
                       "--wait-timeout", "10", env={"OCITEST_MANGLE": mangle})
-    assert run.report is not None, run.output[-3000:]
-    assert not run.errors(), f"harness errors: {run.errors()}"
-    outcomes = run.outcomes()
-    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
-    assert not not_red, f"mangling {mangle} breaks these requirements but they are not red: {not_red}"
-    baseline = runc_baseline.failed_tests()
-    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
-    blamed = set().union(*newly_failing.values()) if newly_failing else set()
-    assert blamed == expected, f"mangling {mangle}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"
+    assert_red_on_exactly(run, runc_baseline, expected, f"mangling {mangle}")

@@ -7,7 +7,7 @@ but pass with runc must all belong to the expected requirement, and that require
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_ocitest
 
 #: The config.md hook and terminal tests only (the runtime.md hook tests are test_misbehaving.py's).
 SELECTION = ["-k", "config and (hook or terminal)", "--wait-timeout", "5"]
@@ -32,16 +32,4 @@ def runc_selection(tmp_path_factory):
 def test_misbehaving_runtime_is_red_on_exactly_its_requirement(wrapper, runc_selection, tmp_path):
     expected = CASES[wrapper]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), *SELECTION)
-    assert run.report is not None, run.output[-3000:]
-    assert run.exit == 1, f"a red run must exit 1, got {run.exit}"
-    assert not run.errors(), f"harness errors: {run.errors()}"
-    outcomes = run.outcomes()
-    not_red = {rid: outcomes.get(rid) for rid in expected if outcomes.get(rid) != "fail"}
-    assert not not_red, f"{wrapper} breaks these requirements but ocitest did not report them red: {not_red}"
-    baseline = runc_selection.failed_tests()
-    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
-    blamed = set().union(*newly_failing.values()) if newly_failing else set()
-    assert blamed == expected, (
-        f"{wrapper}: tests failing only with the wrapper blame {sorted(blamed)}, expected {sorted(expected)}: "
-        f"{sorted(newly_failing)}"
-    )
+    assert_red_on_exactly(run, runc_selection, expected, wrapper)

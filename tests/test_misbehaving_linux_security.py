@@ -3,7 +3,7 @@ nothing else that runc passes (tests/bad_runtimes/linux_drops_*)."""
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_ocitest
 
 #: wrapper -> (-k selection inside the linux suite, the requirements that must turn red: exactly these)
 CASES = {
@@ -31,12 +31,4 @@ def test_a_dropped_linux_field_is_red_on_its_requirements(wrapper, runc_baseline
     selection, expected = CASES[wrapper]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "linux", "-k", selection,
                       "--wait-timeout", "10")
-    assert run.report is not None, run.output[-3000:]
-    assert not run.errors(), f"harness errors: {run.errors()}"
-    outcomes = run.outcomes()
-    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
-    assert not not_red, f"{wrapper} breaks these requirements but they are not red: {not_red}"
-    baseline = runc_baseline.failed_tests()
-    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
-    blamed = set().union(*newly_failing.values()) if newly_failing else set()
-    assert blamed == expected, f"{wrapper}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"
+    assert_red_on_exactly(run, runc_baseline, expected, wrapper)

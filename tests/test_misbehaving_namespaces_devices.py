@@ -4,7 +4,7 @@ config-linux.md requirements, compared with runc on the same selection of the li
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_ocitest
 
 #: wrapper -> (-k selection in the linux suite, the requirements that must turn red: exactly these)
 CASES = {
@@ -30,12 +30,4 @@ def test_a_dropped_namespace_or_device_is_red_on_its_requirement(wrapper, runc_b
     selection, expected = CASES[wrapper]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "linux", "-k", selection,
                       "--wait-timeout", "10")
-    assert run.report is not None, run.output[-3000:]
-    assert not run.errors(), f"harness errors: {run.errors()}"
-    outcomes = run.outcomes()
-    not_red = {rid: outcomes[rid] for rid in expected if outcomes[rid] != "fail"}
-    assert not not_red, f"{wrapper} breaks these requirements but they are not red: {not_red}"
-    baseline = runc_baseline.failed_tests()
-    newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in baseline}
-    blamed = set().union(*newly_failing.values()) if newly_failing else set()
-    assert blamed == expected, f"{wrapper}: newly failing tests blame {sorted(blamed)}: {sorted(newly_failing)}"
+    assert_red_on_exactly(run, runc_baseline, expected, wrapper)
