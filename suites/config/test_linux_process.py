@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ocitest import probe, requirement
+from ocitest.claims import skip_unless_claimed
 from ocitest.host import proc_status
 
 
@@ -79,17 +80,9 @@ def test_the_program_runs_with_the_selinux_label(new_container, new_bundle):
     assert label == own, f"selinuxLabel is {own!r}; the program runs with {label!r}"
 
 
-def claimed(runtime_info, key: str) -> None:
-    claim = runtime_info.claims(key)
-    if claim is None:
-        pytest.skip(f"the runtime has no `features` command, so it does not claim `{key}`")
-    if not claim:
-        pytest.skip(f"the runtime's features do not claim `{key}`")
-
-
 @requirement("config.io-priority")
 def test_the_program_runs_with_the_io_priority(new_container, new_bundle, runtime_info):
-    claimed(runtime_info, "ioPriority")
+    skip_unless_claimed(runtime_info, "ioPriority")
     if not shutil.which("ionice"):
         pytest.skip("needs ionice (util-linux) on the host")
     container = launched(new_container, new_bundle, ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6})
@@ -100,7 +93,7 @@ def test_the_program_runs_with_the_io_priority(new_container, new_bundle, runtim
 
 @requirement("config.scheduler")
 def test_the_program_runs_with_the_scheduler_policy_and_nice(new_container, new_bundle, runtime_info):
-    claimed(runtime_info, "scheduler")
+    skip_unless_claimed(runtime_info, "scheduler")
     container = launched(new_container, new_bundle, scheduler={"policy": "SCHED_BATCH", "nice": 7})
     policy = os.sched_getscheduler(container.pid)
     nice = int(Path(f"/proc/{container.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])

@@ -24,16 +24,9 @@ from pathlib import Path
 import pytest
 
 from ocitest import probe, requirement
+from ocitest.claims import skip_unless_claimed
 
 RESCTRL = Path("/sys/fs/resctrl")
-
-
-def claimed(runtime_info, key: str) -> None:
-    claim = runtime_info.claims(key)
-    if claim is None:
-        pytest.skip(f"the runtime has no `features` command, so it does not claim `{key}`")
-    if not claim:
-        pytest.skip(f"the runtime's features do not claim `{key}`")
 
 
 # -- personality ------------------------------------------------------------------------------
@@ -83,7 +76,7 @@ POLICIES = {"MPOL_BIND": "bind:0", "MPOL_INTERLEAVE": "interleave:0", "MPOL_PREF
 def test_the_program_runs_with_the_memory_policy(new_container, new_bundle, runtime_info, mode):
     if not Path("/sys/devices/system/node/node0").exists():
         pytest.skip("the host kernel has no NUMA support (no /sys/devices/system/node/node0)")
-    claimed(runtime_info, "memoryPolicy")
+    skip_unless_claimed(runtime_info, "memoryPolicy")
     bundle = new_bundle()
     bundle.config["linux"]["memoryPolicy"] = {"mode": mode, "nodes": "0"}
     container = new_container(probe.waiting(), bundle=bundle).launch()
@@ -125,7 +118,7 @@ def links_inside(container) -> list[dict]:
 
 @pytest.fixture
 def dummy(runtime_info):
-    claimed(runtime_info, "netDevices")
+    skip_unless_claimed(runtime_info, "netDevices")
     device = Dummy()
     try:
         yield device
@@ -174,7 +167,7 @@ def test_a_name_taken_in_the_container_is_an_error(new_container, new_bundle, du
 
 @requirement("linux.net-devices-impossible-error")
 def test_a_device_that_cannot_be_moved_is_an_error(new_container, new_bundle, runtime_info):
-    claimed(runtime_info, "netDevices")
+    skip_unless_claimed(runtime_info, "netDevices")
     bundle = new_bundle()
     bundle.config["linux"]["netDevices"] = {"ocitestnone0": {}}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
@@ -201,7 +194,7 @@ def resctrl_mounted() -> bool:
 def needs_resctrl(runtime_info) -> None:
     if not resctrl_mounted():
         pytest.skip("no resctrl filesystem is mounted on this host (needs Intel RDT / AMD QoS hardware)")
-    claimed(runtime_info, "intelRdt")
+    skip_unless_claimed(runtime_info, "intelRdt")
 
 
 def snapshot(root: Path) -> dict[str, str]:
