@@ -345,6 +345,18 @@ def device_probe(container, path: str) -> OSError | None:
     return None
 
 
+#: option -> (probe, file on the mount, the option that restricts, its errno, what the probe does):
+#: with the restricting option the probe must fail with that errno; with its opposite it must work.
+EFFECTS = {
+    "ro": (write_probe, "written", "ro", errno.EROFS, "writing to"),
+    "rw": (write_probe, "written", "ro", errno.EROFS, "writing to"),
+    "noexec": (exec_probe, "prog", "noexec", errno.EACCES, "running a program from"),
+    "exec": (exec_probe, "prog", "noexec", errno.EACCES, "running a program from"),
+    "nodev": (device_probe, "null", "nodev", errno.EACCES, "opening a device node on"),
+    "dev": (device_probe, "null", "nodev", errno.EACCES, "opening a device node on"),
+}
+
+
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in FLAG_OPTIONS])
 def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, new_bundle):
     options = ([UNDOES[option]] if option in UNDOES else []) + [option]
@@ -375,27 +387,14 @@ def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, ne
         f"[{','.join(sorted(expected[0]))}], superblock [{','.join(sorted(expected[1]))}]"
     )
     # Where the flag has a cheap effect, the effect too.
-    if option in ("ro", "rw"):
-        problem = write_probe(container, f"{dest}/written")
-        if option == "ro":
-            assert problem is not None and problem.errno == errno.EROFS, (
-                f"writing to the `ro` mount {dest} gave {problem!r}, not EROFS")
+    if option in EFFECTS:
+        probe_effect, name, restricting, code, action = EFFECTS[option]
+        problem = probe_effect(container, f"{dest}/{name}")
+        if option == restricting:
+            assert problem is not None and problem.errno == code, (
+                f"{action} the `{option}` mount {dest} gave {problem!r}, not {errno.errorcode[code]}")
         else:
-            assert problem is None, f"writing to the `rw` mount {dest} (after `ro`) failed: {problem!r}"
-    if option in ("noexec", "exec"):
-        problem = exec_probe(container, f"{dest}/prog")
-        if option == "noexec":
-            assert problem is not None and problem.errno == errno.EACCES, (
-                f"running a program from the `noexec` mount {dest} gave {problem!r}, not EACCES")
-        else:
-            assert problem is None, f"running a program from the `exec` mount {dest} (after `noexec`) failed: {problem!r}"
-    if option in ("nodev", "dev"):
-        problem = device_probe(container, f"{dest}/null")
-        if option == "nodev":
-            assert problem is not None and problem.errno == errno.EACCES, (
-                f"opening a device node on the `nodev` mount {dest} gave {problem!r}, not EACCES")
-        else:
-            assert problem is None, f"opening a device node on the `dev` mount {dest} (after `nodev`) failed: {problem!r}"
+            assert problem is None, f"{action} the `{option}` mount {dest} (after `{restricting}`) failed: {problem!r}"
 
 
 @requirement("config.mount-option-remount")
