@@ -238,3 +238,67 @@ class ConsoleSocket:
             self.path.unlink()
         except FileNotFoundError:
             pass
+
+
+class ConsoleFd:
+    """The CLI document's dialect: ``--console-socket <FD>`` names an inherited, connected socket.
+
+    The runtime sends a JSON request (``{"type": "terminal", "container": ID}``) with the pty
+    master attached, and may wait for the answer before ``create`` returns; so the harness, as
+    the server, answers from a thread at once, one JSON response per request.
+    """
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        import threading
+
+        self.sock, self._runtime_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.fd = self._runtime_end.fileno()
+        self.master_fd: int | None = None
+        self.payload: bytes = b""
+        self.problem: str = ""
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(timeout,), daemon=True)
+        self._thread.start()
+
+    def _serve(self, timeout: float) -> None:
+        try:
+            if not readable([self.sock.fileno()], timeout):
+                self.problem = f"the runtime sent nothing over the console socket fd within {timeout:g} s"
+                return
+            msg, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, 4)
+            self.payload = msg
+            for extra in fds[1:]:
+                os.close(extra)
+            if fds:
+                self.master_fd = fds[0]
+                self.sock.send(b'{"type": "success"}')
+            else:
+                self.problem = f"the console socket message carried no file descriptor (payload {msg!r})"
+                self.sock.send(b'{"type": "error", "message": "no file descriptor attached"}')
+        except OSError as exc:
+            self.problem = self.problem or f"console socket: {exc}"
+        finally:
+            self._done.set()
+
+    def runtime_done(self) -> None:
+        """After ``create``: only the runtime's copy should keep its end open."""
+        self._runtime_end.close()
+
+    def receive(self, timeout: float) -> int:
+        if not self._done.wait(timeout):
+            raise RuntimeTimeout(f"the runtime sent nothing over the console socket fd within {timeout:g} s")
+        if self.master_fd is None:
+            raise AssertionError(self.problem or "no pty master came over the console socket fd")
+        return self.master_fd
+
+    def close(self) -> None:
+        self._runtime_end.close()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the serving thread's wait with EOF
+        except OSError:
+            pass
+        self._thread.join(5)
+        self.sock.close()
+        if self.master_fd is not None:
+            os.close(self.master_fd)
+            self.master_fd = None

@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
         suites = suites_dir()
-        info = inspect_runtime(env.runtime, args.runtime_arg)
+        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
         preflight(env, info, Timeouts(args.runtime_timeout or 30.0, args.wait_timeout or 30.0))
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     pytest_args = [*targets, "-p", "ocitest.plugin", "-p", "no:cacheprovider",
                    f"--rootdir={suites.parent}", "--runtime", env.runtime]
     pytest_args += [f"--runtime-arg={a}" for a in args.runtime_arg]
-    for option, value in (("--json", args.json), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
+    for option, value in (("--profile", info.profile.name), ("--json", args.json), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
                           ("--runtime-timeout", args.runtime_timeout), ("--wait-timeout", args.wait_timeout)):
         if value is not None:
             pytest_args += [option, str(value)]
@@ -84,9 +84,9 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
+        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
-    info = inspect_runtime(env.runtime, args.runtime_arg)
     try:
         preflight(env, info, Timeouts())
         can_run = "yes (created, reported and removed the simplest container)"
@@ -95,7 +95,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"runtime:   {env.runtime}: {info.version or '(no --version output)'}")
     print(f"preflight: {can_run}")
     print(f"spec:      declares {info.spec_version or 'nothing'}; configs will say ociVersion {info.oci_version}")
-    print(f"features:  {'yes' if info.features else 'no `features` command'}")
+    guessed = " (guessed from the name and --version; pass --profile to choose)" if info.profile.guessed else ""
+    print(f"profile:   {info.profile.name}{guessed}: {info.profile.summary}")
+    print(f"arguments: {' '.join(info.args) or '(none)'}")
+    for need in info.profile.needs:
+        print(f"needs:     {need}")
+    for note in info.profile.notes:
+        print(f"note:      {note}")
+    print(f"features:  {'yes' if info.features is not None else info.features_problem}")
     print(f"busybox:   {env.busybox}")
     print(f"schemas:   {env.schema_dir}")
     for key, value in host.facts().items():
@@ -110,6 +117,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="runtime binary: a path or a command on PATH (default: $OCITEST_RUNTIME)")
     parser.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
                         help="global runtime option, repeatable (write --runtime-arg=--flag)")
+    parser.add_argument("--profile", metavar="NAME",
+                        help="how to talk to the runtime: a file of ocitest/profiles (default: guessed)")
     parser.add_argument("--schema-dir", metavar="DIR", help="runtime-spec JSON Schema folder")
     parser.add_argument("--busybox", metavar="PATH", help="static busybox for the rootfs")
 

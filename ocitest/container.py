@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bundle import Bundle
-from .caller import ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
+from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
 from .errors import RuntimeTimeout, Violation
 from .host import process_alive, remove_cgroup_dirs
 from .runtime import Call, Runtime
@@ -69,7 +69,7 @@ class Container:
         self.timeouts = timeouts
         self.id = new_container_id() if container_id is None else container_id
         self.stdio = Stdio()
-        self.console: ConsoleSocket | None = None
+        self.console: ConsoleSocket | ConsoleFd | None = None
         self.watch: ProcessWatch | None = None
         self.pid: int | None = None
         self.pid_file = bundle.path / "container.pid"
@@ -79,7 +79,8 @@ class Container:
 
     def create(self, *, check: bool = True, console: bool = False, pid_file: bool = True,
                bundle_arg: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
-               write_config: bool = True) -> Call:
+               write_config: bool = True, env: dict[str, str] | None = None,
+               pass_fds: tuple[int, ...] = ()) -> Call:
         """``create --bundle B [--console-socket S] [--pid-file P] ID`` with the caller's stdio.
 
         What the runtime printed lands in the container's pipes; it is taken from there right
@@ -88,17 +89,27 @@ class Container:
         """
         if write_config:
             self.bundle.write()
+        console_arg: str | os.PathLike | int | None = None
         if console:
-            self.console = ConsoleSocket(self.bundle.path / "console.sock")
+            if self.runtime.console_socket == "fd":
+                self.console = ConsoleFd()
+                console_arg = self.console.fd
+            else:
+                self.console = ConsoleSocket(self.bundle.path / "console.sock")
+                console_arg = self.console.path
         self.live.add(self)
         call = self.runtime.create(
             self.id,
             self.bundle.path if bundle_arg is None else bundle_arg,
-            console_socket=self.console.path if self.console else None,
+            console_socket=console_arg,
             pid_file=self.pid_file if pid_file else None,
             fds=self.stdio.child_fds(),
             cwd=cwd,
+            env=env,
+            pass_fds=pass_fds,
         )
+        if isinstance(self.console, ConsoleFd):
+            self.console.runtime_done()
         self.stdio.close_child_ends()
         out, err = self.stdio.take()
         call.stdout, call.stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
@@ -139,7 +150,7 @@ class Container:
     def status(self) -> str | None:
         return self.state().get("status")
 
-    def kill(self, sig: str = "TERM", *, check: bool = True) -> Call:
+    def kill(self, sig: str | None = "TERM", *, check: bool = True) -> Call:
         call = self.runtime.kill(self.id, sig)
         if check and not call.ok:
             raise Violation(f"kill failed: {call.describe()}")
@@ -241,8 +252,10 @@ class Container:
             call, data = self.state_call()
             if call.ok:
                 if (data or {}).get("status") != "stopped":
-                    self.runtime.kill(self.id, "KILL")
-                    if self.watch is not None:
+                    killed = self.runtime.kill(self.id, "KILL")
+                    # A refused kill (runsc cannot signal a `created` container) is not waited
+                    # for: delete, or delete --force, ends the container instead.
+                    if self.watch is not None and killed.ok:
                         try:
                             self.watch.wait(self.timeouts.wait)
                         except RuntimeTimeout as exc:

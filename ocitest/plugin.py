@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--runtime-arg", action="append", default=[], metavar="ARG",
                     help="global option passed to every runtime call, before the command; repeatable "
                          "(write --runtime-arg=--flag for values that start with '-')")
+    group.addoption("--profile", dest="ocitest_profile", metavar="NAME",
+                    help="how to talk to the runtime (ocitest/profiles: runc, crun, runsc, youki, kata-runtime, "
+                         "generic, document); default: guessed from the binary's name and --version")
     group.addoption("--json", dest="ocitest_json", metavar="FILE", help="write the JSON report (ocitest-report/1) here")
     group.addoption("--schema-dir", metavar="DIR",
                     help="runtime-spec JSON Schema folder (default: $OCITEST_SCHEMA_DIR, else the Debian package's)")
@@ -126,7 +129,11 @@ def pytest_configure(config: pytest.Config) -> None:
         except EnvironmentProblem as problem:
             pytest.exit(f"ocitest: {problem}", returncode=2)
         if not _is_worker(config):
-            state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"))
+            try:
+                state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"),
+                                             profile=config.getoption("ocitest_profile"))
+            except EnvironmentProblem as problem:
+                pytest.exit(f"ocitest: {problem}", returncode=2)
             if not (config.getoption("skip_preflight") or config.option.collectonly):
                 timeouts = Timeouts(config.getoption("runtime_timeout"), config.getoption("wait_timeout"))
                 try:
@@ -205,7 +212,8 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
     atexit.register(cleanup)
     try:
-        info = state.info or inspect_runtime(state.env.runtime, request.config.getoption("runtime_arg"))
+        info = state.info or inspect_runtime(state.env.runtime, request.config.getoption("runtime_arg"),
+                                             profile=request.config.getoption("ocitest_profile"))
         schemas = Schemas(state.env.schema_dir)
         rootfs = build_rootfs(workdir / "rootfs", state.env.busybox)
         harness = Harness(
@@ -225,7 +233,7 @@ def runtime(ocitest_harness: Harness, request: pytest.FixtureRequest) -> Runtime
     """The runtime under test, recording each call for this test's report."""
     calls: list[Call] = []
     request.node.stash[CALLS] = calls
-    return Runtime(ocitest_harness.info.path, list(ocitest_harness.info.args), ocitest_harness.timeouts.runtime, calls)
+    return ocitest_harness.info.new_runtime(ocitest_harness.timeouts.runtime, calls)
 
 
 @pytest.fixture
@@ -372,7 +380,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     terminalreporter.section("ocitest verdict")
     if state.info:
-        terminalreporter.write_line(f"runtime: {state.info.path} ({state.info.version}; declares spec {state.info.spec_version})")
+        info = state.info
+        terminalreporter.write_line(f"runtime: {info.path} ({info.version}; declares spec {info.spec_version}; "
+                                    f"profile {info.profile.name}{' (guessed)' if info.profile.guessed else ''})")
+        if info.features is None:
+            terminalreporter.write_line(f"features: none: {info.features_problem}")
     terminal.summarize(state.results, state.verdict, terminalreporter.write_line, interrupted=state.interrupted)
     path = config.getoption("ocitest_json")
     if path:

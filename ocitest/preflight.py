@@ -18,7 +18,7 @@ from .container import Container, LiveContainers, Timeouts, new_container_id
 from .environment import Environment
 from .errors import EnvironmentProblem, RuntimeTimeout
 from .rootfs import build_rootfs
-from .runtime import Runtime, RuntimeInfo
+from .runtime import RuntimeInfo
 from .schema import Schemas
 
 #: Known host causes, by what the runtime says: (words in its stderr, what to do).
@@ -47,7 +47,7 @@ def preflight(env: Environment, info: RuntimeInfo, timeouts: Timeouts) -> None:
     become_subreaper()
     workdir = Path(tempfile.mkdtemp(prefix="ocitest-preflight-"))
     live = LiveContainers()
-    runtime = Runtime(info.path, list(info.args), timeouts.runtime)
+    runtime = info.new_runtime(timeouts.runtime)
     try:
         rootfs = build_rootfs(workdir / "rootfs", env.busybox)
         bundles = BundleFactory(workdir / "bundles", rootfs, Schemas(env.schema_dir), info.oci_version)

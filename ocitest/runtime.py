@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import RuntimeTimeout
+from .profile import Profile, guess_profile, load_profile
 from .waits import Deadline, read_available, readable, set_nonblocking, wait_pidfd
 
 #: How much of a call's output is kept in the report.
@@ -72,12 +73,15 @@ def run_command(
     fds: tuple[int, int, int] | None = None,
     cwd: str | os.PathLike | None = None,
     env: dict[str, str] | None = None,
+    stdin: int | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> Call:
     """Run ``argv`` to completion or ``timeout``; never leaves the process (or its group) behind.
 
-    Without ``fds`` the command gets /dev/null as stdin and pipes for stdout/stderr, read as it
-    writes. With ``fds`` (stdin, stdout, stderr) the command writes to those instead: that is
-    how ``create`` hands the container's stdio pipes to the runtime.
+    Without ``fds`` the command gets ``stdin`` (default /dev/null) and pipes for stdout/stderr,
+    read as it writes. With ``fds`` (stdin, stdout, stderr) the command writes to those instead:
+    that is how ``create`` hands the container's stdio pipes to the runtime. ``pass_fds`` are
+    inherited at the same numbers (``LISTEN_FDS``, a console socket given by number).
 
     The process is known to be gone when its pidfd becomes readable; what it wrote is then in
     the pipe buffers and is drained without waiting for EOF, because a process it left behind
@@ -85,13 +89,13 @@ def run_command(
     """
     started = time.monotonic()
     if fds is None:
-        stdin, stdout, stderr = subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE
+        stdin, stdout, stderr = (subprocess.DEVNULL if stdin is None else stdin), subprocess.PIPE, subprocess.PIPE
     else:
         stdin, stdout, stderr = fds
     try:
         proc = subprocess.Popen(
             argv, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, pass_fds=pass_fds,
         )
     except OSError as exc:
         return Call(list(argv), 127, "", f"could not execute: {exc}", time.monotonic() - started)
@@ -163,6 +167,11 @@ class Runtime:
     global_args: list[str] = field(default_factory=list)
     timeout: float = 30.0
     calls: list[Call] = field(default_factory=list)
+    #: How ``kill`` passes its signal: "positional" (``kill ID SIG``, runc) or "option"
+    #: (``kill --signal SIG ID``, runtime-tools' CLI document). Set from the profile.
+    kill_signal: str = "positional"
+    #: How ``--console-socket`` is given: "path" (runc) or "fd" (the CLI document).
+    console_socket: str = "path"
 
     def argv(self, *args: str) -> list[str]:
         return [self.path, *self.global_args, *args]
@@ -173,10 +182,14 @@ class Runtime:
         fds: tuple[int, int, int] | None = None,
         cwd: str | os.PathLike | None = None,
         timeout: float | None = None,
+        env: dict[str, str] | None = None,
+        stdin: int | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> Call:
         """Invoke the runtime; a call that hangs is killed and raises RuntimeTimeout."""
         limit = self.timeout if timeout is None else timeout
-        result = run_command(self.argv(*args), timeout=limit, fds=fds, cwd=cwd)
+        result = run_command(self.argv(*args), timeout=limit, fds=fds, cwd=cwd, env=env, stdin=stdin,
+                             pass_fds=pass_fds)
         self.calls.append(result)
         if result.timed_out:
             raise RuntimeTimeout(result.describe())
@@ -189,21 +202,27 @@ class Runtime:
         container_id: str | None,
         bundle: str | os.PathLike | None,
         *,
-        console_socket: str | os.PathLike | None = None,
+        console_socket: str | os.PathLike | int | None = None,
         pid_file: str | os.PathLike | None = None,
         fds: tuple[int, int, int] | None = None,
         cwd: str | os.PathLike | None = None,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> Call:
+        """``create``; an int ``console_socket`` is an inherited socket's number (the CLI
+        document's dialect), anything else a socket path (runc's)."""
         args = ["create"]
         if bundle is not None:
             args += ["--bundle", str(bundle)]
         if console_socket is not None:
             args += ["--console-socket", str(console_socket)]
+            if isinstance(console_socket, int):
+                pass_fds = (*pass_fds, console_socket)
         if pid_file is not None:
             args += ["--pid-file", str(pid_file)]
         if container_id is not None:
             args.append(container_id)
-        return self.call(*args, fds=fds, cwd=cwd)
+        return self.call(*args, fds=fds, cwd=cwd, env=env, pass_fds=pass_fds)
 
     def start(self, container_id: str) -> Call:
         return self.call("start", container_id)
@@ -211,7 +230,12 @@ class Runtime:
     def state(self, container_id: str) -> Call:
         return self.call("state", container_id)
 
-    def kill(self, container_id: str, sig: str = "TERM") -> Call:
+    def kill(self, container_id: str, sig: str | None = "TERM") -> Call:
+        """``kill`` in the profile's dialect; ``sig=None`` leaves the signal to the runtime's default."""
+        if sig is None:
+            return self.call("kill", container_id)
+        if self.kill_signal == "option":
+            return self.call("kill", "--signal", sig, container_id)
         return self.call("kill", container_id, sig)
 
     def delete(self, container_id: str, *, force: bool = False) -> Call:
@@ -227,6 +251,15 @@ class RuntimeInfo:
     version: str
     spec_version: str | None
     features: dict | None
+    #: How the harness talks to this runtime (see profile.py).
+    profile: Profile = field(default_factory=lambda: load_profile("generic"))
+    #: Why there is no ``features`` (the runtime's words), when there is none.
+    features_problem: str = ""
+
+    def new_runtime(self, timeout: float, calls: list[Call] | None = None) -> "Runtime":
+        """A Runtime speaking this runtime's dialect, recording into ``calls``."""
+        return Runtime(self.path, list(self.args), timeout, [] if calls is None else calls,
+                       kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket)
 
     @property
     def oci_version(self) -> str:
@@ -252,21 +285,30 @@ class RuntimeInfo:
 
         return search(self.features)
 
-    def to_json(self, profile: str | None = None) -> dict:
+    def to_json(self) -> dict:
         return {
             "path": self.path,
             "args": self.args,
             "version": self.version,
             "spec_version": self.spec_version,
             "features": self.features is not None,
-            "profile": profile,
+            "features_problem": self.features_problem,
+            "profile": self.profile.name,
+            "profile_details": self.profile.to_json(),
         }
 
 
-def inspect_runtime(path: str, args: list[str], timeout: float = 10.0) -> RuntimeInfo:
-    """Ask the runtime for ``--version`` and ``features`` (either may be missing)."""
+def inspect_runtime(path: str, args: list[str], timeout: float = 10.0, profile: str | None = None) -> RuntimeInfo:
+    """Ask the runtime for ``--version`` and ``features`` (either may be missing).
+
+    ``profile`` names the dialect; without it, it is guessed from the binary's name and
+    ``--version``. The profile's global options come before the user's ``args``.
+    """
+    version_call = run_command([path, *args, "--version"], timeout=timeout)
+    first_line = (version_call.stdout.strip().splitlines() or [""])[0]
+    chosen = load_profile(profile) if profile else guess_profile(path, first_line)
+    args = chosen.runtime_args(list(args))
     rt = Runtime(path, args, timeout)
-    version_call = run_command(rt.argv("--version"), timeout=timeout)
     lines = version_call.stdout.strip().splitlines()
     version = lines[0] if lines else ""
     spec = None
@@ -276,13 +318,18 @@ def inspect_runtime(path: str, args: list[str], timeout: float = 10.0) -> Runtim
             spec = value.strip()
     features = None
     features_call = run_command(rt.argv("features"), timeout=timeout)
+    problem = ""
     if features_call.ok:
         try:
             parsed = json.loads(features_call.stdout)
             features = parsed if isinstance(parsed, dict) else None
+            problem = "" if features is not None else "`features` printed JSON that is not an object"
         except ValueError:
-            features = None
-    return RuntimeInfo(path=path, args=list(args), version=version, spec_version=spec, features=features)
+            problem = "`features` printed no JSON"
+    else:
+        problem = f"no `features` command ({features_call.describe()})"
+    return RuntimeInfo(path=path, args=list(args), version=version, spec_version=spec, features=features,
+                       profile=chosen, features_problem=problem)
 
 
 def resolve_runtime(name: str) -> str | None:
