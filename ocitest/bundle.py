@@ -55,8 +55,10 @@ class Bundle:
 class BundleFactory:
     """Makes bundles under one working folder, from one template rootfs."""
 
-    def __init__(self, workdir: Path, rootfs_template: Path, schemas: Schemas, oci_version: str) -> None:
+    def __init__(self, workdir: Path, rootfs_template: Path, schemas: Schemas, oci_version: str,
+                 *, rootless: bool = False) -> None:
         self.workdir = workdir
+        self.rootless = rootless
         self.rootfs_template = rootfs_template
         self.schemas = schemas
         self.oci_version = oci_version
@@ -69,7 +71,8 @@ class BundleFactory:
         evidence.mkdir()
         os.chmod(evidence, 0o777)
         copy_rootfs(self.rootfs_template, path / "rootfs")
-        return Bundle(path, default_config(self.oci_version, str(evidence)), evidence, self.schemas)
+        config = default_config(self.oci_version, str(evidence), rootless=self.rootless)
+        return Bundle(path, config, evidence, self.schemas)
 
     @staticmethod
     def remove(bundle: Bundle) -> None:

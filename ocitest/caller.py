@@ -55,6 +55,11 @@ class ExitStatus:
     code: int | None = None
     signal: int | None = None
 
+    def killed_by(self, signum: int, *, sandboxed: bool = False) -> bool:
+        """Whether the program died of ``signum``. A sandbox process (gVisor's) reports its
+        program's death by a signal as the shell convention 128+N, not as a signal of its own."""
+        return self.signal == signum or (sandboxed and self.code == 128 + signum)
+
     def __str__(self) -> str:
         if self.signal is not None:
             return f"killed by {signal.Signals(self.signal).name}"
@@ -271,10 +276,11 @@ class ConsoleFd:
                 os.close(extra)
             if fds:
                 self.master_fd = fds[0]
-                self.sock.send(b'{"type": "success"}')
+                self.sock.send(b'{"type": "success"}', socket.MSG_NOSIGNAL)
             else:
                 self.problem = f"the console socket message carried no file descriptor (payload {msg!r})"
-                self.sock.send(b'{"type": "error", "message": "no file descriptor attached"}')
+                # MSG_NOSIGNAL: the runtime may be gone, and `ocitest run` leaves SIGPIPE fatal.
+                self.sock.send(b'{"type": "error", "message": "no file descriptor attached"}', socket.MSG_NOSIGNAL)
         except OSError as exc:
             self.problem = self.problem or f"console socket: {exc}"
         finally:

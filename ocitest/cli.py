@@ -15,12 +15,15 @@ from pathlib import Path
 import ocitest
 
 from . import host
-from .environment import check_environment
+from .conditions import Context, Evaluator
+from .environment import Environment, check_environment
 from .container import Timeouts
 from .errors import EnvironmentProblem
 from .preflight import preflight
+from .report.skips import lines as skip_lines
 from .requirements import load_catalog
-from .runtime import inspect_runtime
+from .runtime import RuntimeInfo, inspect_runtime
+from .skipplan import SkipPlan, collect, plan
 
 
 def suites_dir() -> Path:
@@ -39,7 +42,8 @@ def _usage_error(message: str) -> int:
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     try:
-        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
+        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox,
+                                rootless=args.rootless)
         suites = suites_dir()
         info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
         preflight(env, info, Timeouts(args.runtime_timeout or 30.0, args.wait_timeout or 30.0))
@@ -61,6 +65,8 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             pytest_args += [option, str(value)]
     if args.strict:
         pytest_args.append("--strict-verdict")
+    if args.rootless:
+        pytest_args.append("--rootless")
     pytest_args.append("--skip-preflight")  # done above, once
     import pytest
 
@@ -83,7 +89,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     try:
-        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox)
+        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox,
+                                rootless=args.rootless)
         info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
@@ -92,6 +99,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         can_run = "yes (created, reported and removed the simplest container)"
     except EnvironmentProblem as problem:
         can_run = f"NO: {problem}"
+    skips = _skip_plan(args, env, info)
+    if args.json:
+        print(json.dumps({"runtime": info.to_json(), "preflight": {"ok": can_run.startswith("yes"), "message": can_run},
+                          "oci_version": info.oci_version, "busybox": str(env.busybox), "schemas": str(env.schema_dir),
+                          "host": host.facts(), "skips": skips.to_json()}, indent=2))
+        return 0 if can_run.startswith("yes") else 2
     print(f"runtime:   {env.runtime}: {info.version or '(no --version output)'}")
     print(f"preflight: {can_run}")
     print(f"spec:      declares {info.spec_version or 'nothing'}; configs will say ociVersion {info.oci_version}")
@@ -107,7 +120,23 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"schemas:   {env.schema_dir}")
     for key, value in host.facts().items():
         print(f"{key + ':':<10} {value}")
+    for line in skip_lines(skips):
+        print(line)
     return 0 if can_run.startswith("yes") else 2
+
+
+def _skip_plan(args: argparse.Namespace, env: Environment, info: RuntimeInfo) -> SkipPlan:
+    """Collect the suites as ``ocitest run`` would (same options) and evaluate their preconditions."""
+    suites = suites_dir()
+    pytest_args = ["-p", "ocitest.plugin", f"--rootdir={suites.parent}", "--runtime", env.runtime,
+                   "--profile", info.profile.name, "--skip-preflight", *(f"--runtime-arg={a}" for a in args.runtime_arg)]
+    for option, value in (("--schema-dir", args.schema_dir), ("--busybox", args.busybox)):
+        if value is not None:
+            pytest_args += [option, str(value)]
+    if getattr(args, "rootless", False):
+        pytest_args.append("--rootless")
+    collection = collect([str(suites)], pytest_args)
+    return plan(collection, Evaluator(Context(info, collection.options)))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +146,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="runtime binary: a path or a command on PATH (default: $OCITEST_RUNTIME)")
     parser.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
                         help="global runtime option, repeatable (write --runtime-arg=--flag)")
+    parser.add_argument("--rootless", action="store_true",
+                        help="run as an unprivileged user against the runtime's rootless mode")
     parser.add_argument("--profile", metavar="NAME",
                         help="how to talk to the runtime: a file of ocitest/profiles (default: guessed)")
     parser.add_argument("--schema-dir", metavar="DIR", help="runtime-spec JSON Schema folder")
@@ -137,19 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--wait-timeout", type=float, metavar="S", help="time limit for a container's output or exit")
     req = sub.add_parser("requirements", help="list the requirement catalog")
     req.add_argument("--json", action="store_true", help="as JSON")
-    doctor = sub.add_parser("doctor", help="check the host and the runtime before a run")
+    doctor = sub.add_parser("doctor", help="check the host and the runtime before a run, and name what a run will skip")
     _common(doctor)
+    doctor.add_argument("--json", action="store_true", help="as JSON")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     import signal
 
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `ocitest requirements | head` ends quietly
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "run":
+        # Not for `run`: the harness writes to container pipes whose reader may be gone, and
+        # must see EPIPE there, not die of SIGPIPE.
         return cmd_run(args, extra)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `ocitest requirements | head` ends quietly
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "requirements":

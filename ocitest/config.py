@@ -9,6 +9,7 @@ container leave facts for the host to read.
 from __future__ import annotations
 
 import copy
+import os
 
 #: Where the evidence folder appears inside the container.
 EVIDENCE_DIR = "/ocitest"
@@ -62,11 +63,31 @@ _TEMPLATE: dict = {
 }
 
 
-def default_config(oci_version: str, evidence_source: str) -> dict:
-    """A fresh default config; ``evidence_source`` is the host folder mounted at /ocitest."""
+def default_config(oci_version: str, evidence_source: str, *, rootless: bool = False) -> dict:
+    """A fresh default config; ``evidence_source`` is the host folder mounted at /ocitest.
+
+    ``rootless``: the caller is an unprivileged user, so the container gets a user namespace
+    mapping container root to the caller's uid and gid (the only IDs it may map without
+    newuidmap), and nothing that names an unmapped ID (devpts ``gid=5``).
+    """
     config = copy.deepcopy(_TEMPLATE)
     config["ociVersion"] = oci_version
     config["mounts"].append(
         {"destination": EVIDENCE_DIR, "type": "bind", "source": evidence_source, "options": ["rbind", "rw"]}
     )
+    if rootless:
+        make_rootless(config, os.getuid(), os.getgid())
     return config
+
+
+def make_rootless(config: dict, uid: int, gid: int) -> None:
+    """Turn a default config into one an unprivileged caller can run (as ``runc spec --rootless`` does)."""
+    linux = config.setdefault("linux", {})
+    namespaces = linux.setdefault("namespaces", [])
+    if not any(ns.get("type") == "user" for ns in namespaces):
+        namespaces.append({"type": "user"})
+    linux["uidMappings"] = [{"containerID": 0, "hostID": uid, "size": 1}]
+    linux["gidMappings"] = [{"containerID": 0, "hostID": gid, "size": 1}]
+    for mount in config.get("mounts", []):
+        if mount.get("type") == "devpts":
+            mount["options"] = [o for o in mount.get("options", []) if not o.startswith("gid=")]

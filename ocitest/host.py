@@ -45,6 +45,18 @@ def mount_table(*mentioning: str) -> list[tuple[str, str, str]]:
     return sorted(rows)
 
 
+def nsenter(pid: int, *flags: str) -> list[str]:
+    """``nsenter -t PID FLAGS`` for a command run in the container's namespaces.
+
+    An unprivileged caller (a rootless run) may join the container's other namespaces only
+    from inside its user namespace, which it owns; so ``-U`` is added then.
+    """
+    argv = ["nsenter", "-t", str(pid)]
+    if os.geteuid() != 0 and namespace(pid, "user") != namespace("self", "user"):
+        argv += ["-U", "--preserve-credentials"]
+    return [*argv, *flags]
+
+
 def namespace(pid: int | str, kind: str) -> str:
     """The namespace identity (``net:[4026531840]``) of ``pid`` (or ``self``)."""
     return os.readlink(f"/proc/{pid}/ns/{kind}")
@@ -118,13 +130,36 @@ def remove_cgroup_dirs(cgroups_path: str) -> None:
             pass
 
 
-def proc_status(pid: int) -> dict[str, str]:
-    """/proc/PID/status as a dict (``Uid``, ``Groups``, ``CapEff``, ``NoNewPrivs``, ``Umask``, ...)."""
+def proc_status(pid: int | str) -> dict[str, str]:
+    """/proc/PID/status as a dict (``Uid``, ``Groups``, ``CapEff``, ``NoNewPrivs``, ``Umask``, ...).
+
+    ``Uid``, ``Gid`` and ``Groups`` are given as the process itself sees them, in its own user
+    namespace: config.json's IDs are container-side, while the kernel shows the reader's view
+    (the caller's uid in a rootless container, where uid 0 maps to it).
+    """
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         fields[key] = value.strip()
+    for key, kind in (("Uid", "uid"), ("Gid", "gid"), ("Groups", "gid")):
+        if key in fields:
+            fields[key] = " ".join(str(_inside(pid, kind, int(v))) for v in fields[key].split())
     return fields
+
+
+def _inside(pid: int | str, kind: str, host_id: int) -> int:
+    """``host_id`` as seen inside ``pid``'s user namespace (65534, the overflow ID, if unmapped)."""
+    try:
+        rows = Path(f"/proc/{pid}/{kind}_map").read_text().split("\n")
+    except OSError:
+        return host_id
+    for row in rows:
+        parts = row.split()
+        if len(parts) == 3:
+            inside, outside, count = map(int, parts)
+            if outside <= host_id < outside + count:
+                return inside + host_id - outside
+    return 65534
 
 
 def proc_limits(pid: int) -> dict[str, tuple[str, str]]:

@@ -23,6 +23,7 @@ import pytest
 from . import host
 from .bundle import Bundle, BundleFactory
 from .caller import become_subreaper
+from .conditions import Context, Evaluator, needs_of
 from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, check_environment
 from .preflight import preflight
@@ -45,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", dest="ocitest_profile", metavar="NAME",
                     help="how to talk to the runtime (ocitest/profiles: runc, crun, runsc, youki, kata-runtime, "
                          "generic, document); default: guessed from the binary's name and --version")
+    group.addoption("--rootless", dest="ocitest_rootless", action="store_true",
+                    help="run as an unprivileged user against the runtime's rootless mode: configs get a user "
+                         "namespace mapping root to the caller; checks that need privilege are skipped")
     group.addoption("--json", dest="ocitest_json", metavar="FILE", help="write the JSON report (ocitest-report/1) here")
     group.addoption("--schema-dir", metavar="DIR",
                     help="runtime-spec JSON Schema folder (default: $OCITEST_SCHEMA_DIR, else the Debian package's)")
@@ -120,11 +124,14 @@ def _is_worker(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the catalog requirement(s) this test checks")
+    config.addinivalue_line("markers", "needs(name, *params): a precondition (ocitest/conditions.py) the host, "
+                                       "the runtime's self-description or the run must meet, else the test is skipped")
     state = RunState(config=config, catalog=load_catalog())
     config.stash[STATE] = state
     if config.getoption("runtime"):
         try:
             state.env = check_environment(config.getoption("runtime"), schema_dir=config.getoption("schema_dir"),
+                                          rootless=config.getoption("ocitest_rootless"),
                                           busybox=config.getoption("busybox"))
         except EnvironmentProblem as problem:
             pytest.exit(f"ocitest: {problem}", returncode=2)
@@ -175,6 +182,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         pytest.exit("ocitest: no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)", returncode=2)
 
 
+NEEDS = pytest.StashKey[Evaluator]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test whose ``needs`` preconditions are unmet, with the reason, before any fixture runs.
+
+    The same evaluation is what ``ocitest doctor`` does before a run. An xdist worker asks the
+    runtime about itself here the first time (the controller did in pytest_configure); the
+    harness fixture then reuses that answer.
+    """
+    wanted = needs_of(item)
+    state = item.config.stash[STATE]
+    if not wanted or state.env is None:
+        return
+    evaluator = item.config.stash.get(NEEDS, None)
+    if evaluator is None:
+        if state.info is None:
+            state.info = inspect_runtime(state.env.runtime, item.config.getoption("runtime_arg"),
+                                         profile=item.config.getoption("ocitest_profile"))
+        evaluator = item.config.stash[NEEDS] = Evaluator(Context(state.info, item.config.option))
+    unmet = evaluator.first_unmet(wanted)
+    if unmet is not None:
+        pytest.skip(unmet.reason)
+
+
 # -- fixtures ---------------------------------------------------------------------------------
 
 
@@ -219,7 +252,8 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         harness = Harness(
             env=state.env, info=info,
             timeouts=Timeouts(request.config.getoption("runtime_timeout"), request.config.getoption("wait_timeout")),
-            schemas=schemas, bundles=BundleFactory(workdir / "bundles", rootfs, schemas, info.oci_version),
+            schemas=schemas, bundles=BundleFactory(workdir / "bundles", rootfs, schemas, info.oci_version,
+                                                           rootless=state.env.rootless),
             live=live, workdir=workdir,
         )
         yield harness
@@ -363,7 +397,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path:
         info = state.info
         report = json_report.build(
-            runtime=info.to_json() if info else {"path": state.option("runtime")},
+            runtime={**(info.to_json() if info else {"path": state.option("runtime")}),
+                     "rootless": bool(state.env and state.env.rootless)},
             host=host.facts(), verdict=state.verdict, requirements=state.results, tests=results,
             schema_dir=str(state.env.schema_dir) if state.env else None,
             duration=time.monotonic() - state.started,

@@ -50,7 +50,8 @@ def preflight(env: Environment, info: RuntimeInfo, timeouts: Timeouts) -> None:
     runtime = info.new_runtime(timeouts.runtime)
     try:
         rootfs = build_rootfs(workdir / "rootfs", env.busybox)
-        bundles = BundleFactory(workdir / "bundles", rootfs, Schemas(env.schema_dir), info.oci_version)
+        bundles = BundleFactory(workdir / "bundles", rootfs, Schemas(env.schema_dir), info.oci_version,
+                                rootless=env.rootless)
         container = Container(runtime, bundles.new(), live, timeouts, new_container_id() + "-preflight")
         try:
             call = container.create(check=False)

@@ -232,11 +232,15 @@ class Runtime:
 
     def kill(self, container_id: str, sig: str | None = "TERM") -> Call:
         """``kill`` in the profile's dialect; ``sig=None`` leaves the signal to the runtime's default."""
+        return self.call(*self.kill_args(container_id, sig))
+
+    def kill_args(self, container_id: str, sig: str | None) -> tuple[str, ...]:
+        """The arguments of ``kill`` in the profile's dialect (also for calls made by hand)."""
         if sig is None:
-            return self.call("kill", container_id)
+            return ("kill", container_id)
         if self.kill_signal == "option":
-            return self.call("kill", "--signal", sig, container_id)
-        return self.call("kill", container_id, sig)
+            return ("kill", "--signal", sig, container_id)
+        return ("kill", container_id, sig)
 
     def delete(self, container_id: str, *, force: bool = False) -> Call:
         return self.call("delete", *(["--force"] if force else []), container_id)

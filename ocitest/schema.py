@@ -20,6 +20,8 @@ from .errors import EnvironmentProblem
 #: Where Debian's golang-github-opencontainers-specs-dev puts the schemas.
 DEBIAN_SCHEMA_DIR = Path("/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema")
 SCHEMA_DIR_ENV = "OCITEST_SCHEMA_DIR"
+#: The Features structure's schema: new in runtime-spec 1.1.0, so Debian's 1.0.2 folder lacks it.
+FEATURES_SCHEMA = "features-schema.json"
 INSTALL_HINT = (
     "install the runtime-spec JSON Schemas (apt-get install golang-github-opencontainers-specs-dev) "
     "or pass --schema-dir DIR (a runtime-spec checkout's schema/ folder)"
@@ -97,3 +99,12 @@ class Schemas:
 
     def state_errors(self, state: object) -> list[str]:
         return self.errors("state-schema.json", state)
+
+    @property
+    def has_features_schema(self) -> bool:
+        """Whether the folder describes the Features structure (runtime-spec 1.1.0 and later do)."""
+        return FEATURES_SCHEMA in self.contents
+
+    def features_errors(self, features: object) -> list[str]:
+        """Schema violations of what ``features`` printed; EnvironmentProblem without the schema."""
+        return self.errors(FEATURES_SCHEMA, features)

@@ -42,8 +42,28 @@ CONFIG_LINUX_MD_ANCHORS = {
     "namespace-lifecycle-and-container-termination", "cgroup-ownership",
 }
 RUNTIME_LINUX_MD_ANCHORS = {"linuxRuntime", "runtimeLinuxFileDescriptors", "runtimeLinuxDevSymbolicLinks"}
+#: Heading slugs of runtime-tools v0.9.0 docs/command-line-interface.md (GitHub's anchors; the
+#: three "Example" headings are example, example-1, example-2).
+CLI_MD_ANCHORS = {
+    "oci-runtime-command-line-interface", "notation", "compliance", "versioning", "global-usage",
+    "global-options", "character-encodings", "commands", "create", "console-socket", "requests", "responses",
+    "example", "container-process-exit", "start", "state", "example-1", "kill", "example-2", "delete",
+}
 KNOWN_ANCHORS = {"runtime.md": RUNTIME_MD_ANCHORS, "config.md": CONFIG_MD_ANCHORS,
-                 "config-linux.md": CONFIG_LINUX_MD_ANCHORS, "runtime-linux.md": RUNTIME_LINUX_MD_ANCHORS}
+                 "config-linux.md": CONFIG_LINUX_MD_ANCHORS, "runtime-linux.md": RUNTIME_LINUX_MD_ANCHORS,
+                 "command-line-interface.md": CLI_MD_ANCHORS}
+#: Section anchors of v1.3.0 features.md and features-linux.md (features-linux.md gives its SELinux
+#: section the AppArmor section's anchor a second time, so it has no anchor of its own).
+FEATURES_MD_ANCHORS = {
+    "features", "featuresSpecificationVersion", "featuresHooks", "featuresMountOptions",
+    "featuresPlatformSpecificFeatures", "featuresAnnotations", "featuresPotentiallyUnsafeConfigAnnotations",
+}
+FEATURES_LINUX_MD_ANCHORS = {
+    "linuxFeatures", "linuxFeaturesNamespaces", "linuxFeaturesCapabilities", "linuxFeaturesCgroup",
+    "linuxFeaturesSeccomp", "linuxFeaturesApparmor", "linuxFeaturesMemoryPolicy", "linuxFeaturesIntelRdt",
+    "linuxFeaturesMountExtensions", "linuxFeaturesNetDevices",
+}
+KNOWN_ANCHORS.update({"features.md": FEATURES_MD_ANCHORS, "features-linux.md": FEATURES_LINUX_MD_ANCHORS})
 
 
 def test_ids_levels_and_references_are_well_formed():
@@ -52,7 +72,8 @@ def test_ids_levels_and_references_are_well_formed():
     for req in catalog:
         assert re.fullmatch(r"[a-z]+\.[A-Za-z0-9-]+", req.id), req.id
         assert req.level in ("MUST", "SHOULD", "MAY")
-        assert re.fullmatch(r"https://github\.com/opencontainers/runtime-spec/blob/v1\.3\.0/[\w-]+\.md#[\w-]+", req.reference)
+        assert re.fullmatch(r"https://github\.com/opencontainers/(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs)"
+                            r"/[\w-]+\.md#[\w-]+", req.reference), req.reference
         assert req.reference.endswith(f"{req.document}#{req.anchor}")
         assert req.summary and req.summary[-1] in ".)", req.id
         assert req.anchor in KNOWN_ANCHORS[req.document], f"{req.id}: {req.anchor} is not a {req.document} anchor"
@@ -170,3 +191,17 @@ def test_the_runtime_bound_must_of_runtime_linux_md_is_in_the_catalog():
     assert wanted == {"RL-003"}
     covered = {cid for req in load_catalog() for cid in req.census}
     assert wanted <= covered
+
+
+@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
+def test_every_runtime_bound_sentence_of_the_features_documents_is_in_the_catalog():
+    rows = {**census_rows("FE-"), **census_rows("FL-")}
+    wanted = {cid for cid, (_, level, binding) in rows.items() if binding == "R" and level in ("MUST", "SHOULD")}
+    assert len(wanted) == 19 and "FE-004" not in wanted, sorted(wanted)
+    by_census = {cid: req for req in load_catalog() for cid in req.census if cid[:3] in ("FE-", "FL-")}
+    missing = sorted(wanted - set(by_census))
+    assert not missing, f"features census sentences with no requirement: {missing}"
+    for cid, req in by_census.items():
+        anchor, level, _ = rows[cid]
+        assert req.document == ("features.md" if cid.startswith("FE-") else "features-linux.md"), f"{req.id}: {cid}"
+        assert (req.anchor, req.level) == (anchor, level), f"{req.id}: {cid} is a {level} under {anchor}"

@@ -22,9 +22,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def runc_selection(tmp_path_factory):
     run = run_ocitest(tmp_path_factory.mktemp("runc-hooks-terminal"), "--runtime", "runc", *SELECTION)
-    assert run.report is not None, run.output[-3000:]
-    assert not run.errors(), f"harness errors with runc itself: {run.errors()}"
-    return run
+    return run  # assert_red_on_exactly checks it has a report and no harness errors
 
 
 @needs_root_and("runc")

@@ -72,3 +72,18 @@ def test_the_spec_example_corpus():
 def test_a_missing_schema_dir_says_what_to_install(tmp_path):
     with pytest.raises(EnvironmentProblem, match="golang-github-opencontainers-specs-dev"):
         locate_schema_dir(str(tmp_path))
+
+
+def test_the_features_schema_is_v1_1_and_later_only():
+    """Debian's 1.0.2 folder has no features schema (the features checks skip there); v1.3.0's
+    validates a Features structure through features-linux.json."""
+    if (DEBIAN_SCHEMA_DIR / "config-schema.json").exists():
+        assert not Schemas(DEBIAN_SCHEMA_DIR).has_features_schema
+    schemas = schemas_or_skip(V130)
+    assert schemas.has_features_schema
+    features = {"ociVersionMin": "1.0.0", "ociVersionMax": "1.1.0", "linux": {"namespaces": ["pid", "mount"]}}
+    assert schemas.features_errors(features) == []
+    features["linux"]["namespaces"].append("no-such-namespace")
+    del features["ociVersionMin"]
+    problems = schemas.features_errors(features)
+    assert len(problems) == 2 and problems[0].startswith("(top level):") and problems[1].startswith("linux/namespaces/2:")

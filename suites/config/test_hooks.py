@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.config import EVIDENCE_DIR
 from ocitest.container import START_TOKEN
 from ocitest.errors import RuntimeTimeout
@@ -77,7 +77,7 @@ def run_lifecycle(container, *, program_waits: bool = True) -> None:
     if program_waits:
         container.read_until(probe.READY)
     container.finish()
-    container.delete()
+    container.delete(prerequisite=True)
 
 
 def harness_namespaces(pid: int | str = "self") -> dict[str, str]:
@@ -99,6 +99,7 @@ def record_namespaces(kind: str, bundle) -> str:
 @pytest.mark.parametrize("kind", [
     pytest.param(k, marks=requirement(f"config.hook-{k}-executes-in-{EXECUTES_IN[k]}-namespace")) for k in KINDS
 ])
+@needs("program_visible_from_host")
 def test_hook_executes_in_its_namespace(new_container, new_bundle, kind):
     bundle = new_bundle()
     add_hooks(bundle, kind, sh_hook(record_namespaces(kind, bundle)))
@@ -110,7 +111,7 @@ def test_hook_executes_in_its_namespace(new_container, new_bundle, kind):
     theirs = harness_namespaces(container.pid)
     ours = harness_namespaces()
     container.finish()
-    container.delete()
+    container.delete(prerequisite=True)
     text = evidence_text(container, f"ns-{kind}")
     assert text is not None, f"the {kind} hook did not run (it left no record of its namespaces)"
     seen = parse_namespaces(text)
@@ -153,6 +154,7 @@ def two_hook_programs(bundle, kind: str) -> str:
         f"config.hook-{k}-path-in-{'container' if k in probe.CONTAINER_PATH_HOOKS else 'runtime'}-namespace"))
     for k in KINDS
 ])
+@needs("program_visible_from_host")
 def test_hook_path_resolves_in_its_namespace(new_container, new_bundle, kind):
     bundle = new_bundle()
     path = two_hook_programs(bundle, kind)
@@ -195,6 +197,7 @@ def create_phase_probe(kind: str, bundle) -> str:
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=requirement(f"config.hook-{k}-timing")) for k in CREATE_PHASE])
+@needs("program_visible_from_host")  # the hook looks at /proc/PID of the state pid
 def test_create_phase_hook_runs_in_create_after_the_environment_before_pivot_root(new_container, new_bundle, kind):
     bundle = new_bundle()
     (bundle.evidence / "mounted-marker").touch()
@@ -241,6 +244,7 @@ def test_startContainer_hook_runs_in_start_before_the_program(new_container, new
 
 
 @requirement("config.hook-poststart-timing")
+@needs("program_visible_from_host")  # the hook looks at /proc/PID of the state pid
 def test_poststart_hook_runs_after_the_program_was_executed_and_before_start_returns(new_container, new_bundle):
     bundle = new_bundle()
     ev = bundle.evidence
@@ -272,6 +276,7 @@ def test_poststart_hook_runs_after_the_program_was_executed_and_before_start_ret
 
 
 @requirement("config.hook-poststop-timing")
+@needs("program_visible_from_host")
 def test_poststop_hook_runs_after_the_container_is_deleted_and_before_delete_returns(new_container, new_bundle):
     bundle = new_bundle()
     ev = bundle.evidence
@@ -285,7 +290,7 @@ def test_poststop_hook_runs_after_the_container_is_deleted_and_before_delete_ret
     container.read_until(probe.READY)
     container.finish()
     assert evidence_text(container, "poststop-process") is None, "the poststop hook ran before delete was invoked"
-    container.delete()
+    container.delete(prerequisite=True)
     seen = evidence_text(container, "poststop-process")
     assert seen is not None, "the poststop hook had not run when delete returned"
     assert seen.strip() == "gone", "the poststop hook ran while the container process still existed"
@@ -349,6 +354,7 @@ def expected_status(kind: str, operation: str) -> set[str]:
 
 @pytest.mark.parametrize("kind", KINDS)
 @requirement("config.hook-state-stdin")
+@needs("program_visible_from_host")
 def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schemas, kind):
     bundle = new_bundle()
     add_hooks(bundle, kind, probe.recording_hook(kind, str(bundle.evidence)))
@@ -445,9 +451,8 @@ MARGIN_S = 10
 
 @pytest.mark.parametrize("kind", KINDS)
 @requirement("config.hook-timeout")
-def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, runtime, kind):
-    if runtime.timeout < TIMEOUT_S + MARGIN_S + 5:
-        pytest.skip(f"--runtime-timeout {runtime.timeout:g} s leaves no room to tell a {TIMEOUT_S} s hook timeout")
+@needs("runtime_timeout_at_least", TIMEOUT_S + MARGIN_S + 5, f"{TIMEOUT_S} s hook timeout")
+def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, kind):
     bundle = new_bundle()
     where = folder(kind, bundle)
     block, alive = bundle.evidence / f"block-{kind}", bundle.evidence / f"alive-{kind}"
@@ -481,7 +486,9 @@ def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, ru
                 f"the {kind} hook has a timeout of {TIMEOUT_S} s and blocks forever; the runtime did not "
                 f"abort it: {exc}"
             ) from None
-        assert container.evidence(f"blocked-{kind}").exists(), f"the {kind} hook did not run ({call.describe()})"
+        if not container.evidence(f"blocked-{kind}").exists():
+            pytest.skip(f"the {kind} hook never ran ({call.describe()}), so its timeout cannot be judged; "
+                        f"whether it must run is runtime.hook-{kind}-invoked's question")
         # Some runtimes run a hook after the operation returned (crun's startContainer); either
         # way the hook must be gone within its timeout and a margin from the operation's start.
         left = began + TIMEOUT_S + MARGIN_S - time.monotonic()

@@ -15,19 +15,18 @@ unmounted in a ``finally``.
 from __future__ import annotations
 
 import errno
-import functools
 import os
-import platform
 import stat
 import subprocess
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
+from ocitest.errors import HarnessError
+from ocitest.hostsupport import mount8_tmpfs
 from ocitest.requirements import load_catalog
 
 MNT = "/mnt/ocitest"
@@ -116,31 +115,16 @@ def inside(container, path: str) -> str:
 # -- mount(8), the oracle ----------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
-def mount8(options: tuple[str, ...]) -> tuple[frozenset, frozenset] | str:
-    """The flags mount(8) gives a tmpfs mounted with ``options``, or why it refused them.
+def mount8(options: tuple[str, ...]) -> tuple[frozenset, frozenset]:
+    """The flags mount(8) gives a tmpfs mounted with ``options`` (see hostsupport.mount8_tmpfs).
 
-    It runs in a private mount namespace of its own (``unshare -m``), so nothing is left behind.
+    That mount(8) accepts ``options`` at all is the check's precondition ``mount8_tmpfs``.
     """
-    where = tempfile.mkdtemp(prefix="ocitest-oracle-")
-    try:
-        script = 'mount -t tmpfs -o "$1" ocitest-oracle "$2" && cat /proc/self/mountinfo'
-        out = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-                              ",".join(options), where], capture_output=True, text=True, timeout=30)
-        if out.returncode != 0:
-            return out.stderr.strip() or f"exit {out.returncode}"
-        found = [m for m in parse_mountinfo(out.stdout) if m.point == where]
-        return flag_view(found[-1])
-    finally:
-        os.rmdir(where)
-
-
-def kernel_at_least(major: int, minor: int) -> bool:
-    parts = platform.release().split(".")
-    try:
-        return (int(parts[0]), int(parts[1].split("-")[0])) >= (major, minor)
-    except (ValueError, IndexError):
-        return False
+    ok, line = mount8_tmpfs(options)
+    if not ok:
+        raise HarnessError(f"mount(8) refuses a tmpfs with {list(options)} although the precondition said it "
+                           f"accepts them: {line}")
+    return flag_view(parse_mountinfo(line)[-1])
 
 
 # -- host-side sources -------------------------------------------------------------------------
@@ -212,6 +196,7 @@ def try_create(new_container, bundle):
 
 
 @requirement("config.mounts-in-order")
+@needs("program_visible_from_host")
 def test_mounts_are_made_in_the_listed_order(new_container, new_bundle):
     bundle = new_bundle()
     first, second = source_dir(bundle, "first", "first"), source_dir(bundle, "second", "second")
@@ -232,6 +217,7 @@ def test_mounts_are_made_in_the_listed_order(new_container, new_bundle):
 
 
 @requirement("config.mount-relative-destination")
+@needs("program_visible_from_host")
 def test_a_relative_destination_is_taken_relative_to_root(new_container, new_bundle):
     bundle = new_bundle()
     src = source_dir(bundle, "relative", "relative")
@@ -246,6 +232,7 @@ def test_a_relative_destination_is_taken_relative_to_root(new_container, new_bun
 
 
 @requirement("config.mount-destination-created")
+@needs("program_visible_from_host")
 def test_a_missing_destination_is_created(new_container, new_bundle):
     bundle = new_bundle()
     src = source_dir(bundle, "deep", "deep")
@@ -260,6 +247,7 @@ def test_a_missing_destination_is_created(new_container, new_bundle):
 
 
 @requirement("config.mount-destination-inside-container")
+@needs("program_visible_from_host")
 def test_a_symlink_in_the_destination_is_resolved_inside_the_root(new_container, new_bundle):
     bundle = new_bundle()
     outside = bundle.path / "outside-the-root"
@@ -314,6 +302,11 @@ FLAG_OPTIONS = [
 OPTIONAL_OPTIONS = {"nosymfollow", "symfollow", "mand", "nomand"}
 
 
+def flag_options(option: str) -> list[str]:
+    """The options of the tmpfs that checks ``option``: its opposite first where it has one to undo."""
+    return ([UNDOES[option]] if option in UNDOES else []) + [option]
+
+
 def write_probe(container, path: str) -> OSError | None:
     try:
         with open(inside(container, path), "w") as f:
@@ -355,14 +348,19 @@ EFFECTS = {
     "nodev": (device_probe, "null", "nodev", errno.EACCES, "opening a device node on"),
     "dev": (device_probe, "null", "nodev", errno.EACCES, "opening a device node on"),
 }
+#: The device probe makes a character device node on the mount from the host.
+DEVICE_EFFECT = needs("privileged", "make a device node on the mount to see the effect of `dev`/`nodev` (mknod "
+                                    "needs CAP_MKNOD in the initial user namespace)")
 
 
-@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in FLAG_OPTIONS])
+@pytest.mark.parametrize("option", [
+    pytest.param(o, marks=[requirement(f"config.mount-option-{o}"), needs("mount8_tmpfs", *flag_options(o)),
+                           *([DEVICE_EFFECT] if o in ("dev", "nodev") else [])])
+    for o in FLAG_OPTIONS])
+@needs("program_visible_from_host")
 def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, new_bundle):
-    options = ([UNDOES[option]] if option in UNDOES else []) + [option]
+    options = flag_options(option)
     expected = mount8(tuple(options))
-    if isinstance(expected, str):
-        pytest.skip(f"mount(8) on this host refuses a tmpfs with {options}: {expected}")
     bundle = new_bundle()
     dest = f"{MNT}/{option}"
     add_mount(bundle, dest, options)
@@ -398,6 +396,7 @@ def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, ne
 
 
 @requirement("config.mount-option-remount")
+@needs("program_visible_from_host")
 def test_remount_changes_the_existing_mount_instead_of_adding_one(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/remount"
@@ -420,6 +419,8 @@ def submount_points(dest: str) -> list[str]:
 
 
 @requirement("config.mount-option-bind")
+@needs("program_visible_from_host")
+@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
 def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/bind"
@@ -435,6 +436,8 @@ def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle)
 
 
 @requirement("config.mount-option-rbind")
+@needs("program_visible_from_host")
+@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
 def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/rbind"
@@ -464,6 +467,8 @@ PROPAGATION = {
 
 
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in PROPAGATION])
+@needs("program_visible_from_host")
+@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
 def test_propagation_option_sets_the_mount_propagation(option, new_container, new_bundle):
     options, recursive, holds, wording = PROPAGATION[option]
     bundle = new_bundle()
@@ -512,9 +517,10 @@ RECURSIVE = {
 
 
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in RECURSIVE])
+@needs("kernel", "5.12", "recursive mount attributes", "mount_setattr")
+@needs("program_visible_from_host")
+@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
 def test_recursive_option_reaches_the_submounts(option, new_container, new_bundle):
-    if not kernel_at_least(5, 12):
-        pytest.skip(f"recursive mount attributes need Linux 5.12 (mount_setattr), this host runs {platform.release()}")
     sub, holds, wording = RECURSIVE[option]
     bundle = new_bundle()
     dest = f"{MNT}/{option}"
@@ -536,6 +542,7 @@ def test_recursive_option_reaches_the_submounts(option, new_container, new_bundl
 
 
 @requirement("config.mount-option-tmpcopyup")
+@needs("program_visible_from_host")
 def test_tmpcopyup_copies_the_destination_contents_into_the_tmpfs(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/copyup"
@@ -552,6 +559,7 @@ def test_tmpcopyup_copies_the_destination_contents_into_the_tmpfs(new_container,
 
 
 @requirement("config.mount-data-options")
+@needs("program_visible_from_host")
 def test_unknown_options_reach_the_filesystem_as_data(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/data"
@@ -563,10 +571,10 @@ def test_unknown_options_reach_the_filesystem_as_data(new_container, new_bundle)
 
 
 @requirement("config.mount-custom-like-mount8")
+@needs("mount8_tmpfs", "noauto")
+@needs("program_visible_from_host")
 def test_an_option_mount8_knows_behaves_as_in_mount8(new_container, new_bundle):
     expected = mount8(("noauto",))
-    if isinstance(expected, str):
-        pytest.skip(f"mount(8) on this host refuses `noauto` on a tmpfs: {expected}")
     bundle = new_bundle()
     dest = f"{MNT}/noauto"
     add_mount(bundle, dest, ["noauto"])
@@ -597,9 +605,10 @@ def idmap_bundle(new_bundle, option: str, source: Path | None = None, *, mapping
     pytest.param("ridmap", marks=requirement("config.mount-option-ridmap", "config.mount-idmap-applied",
                                              "config.mount-idmap-uses-mappings")),
 ])
+@needs("kernel", "5.12", "idmapped mounts")
+@needs("program_visible_from_host")
+@needs("privileged", "mount a tmpfs tree with submounts on the host (the id-mapped source) nor map container root to another host ID")
 def test_idmap_option_maps_the_owners_with_the_given_mappings(option, new_container, new_bundle):
-    if not kernel_at_least(5, 12):
-        pytest.skip(f"idmapped mounts need Linux 5.12, this host runs {platform.release()}")
     holder = new_bundle()
     with host_tree(holder) as tree:
         bundle = idmap_bundle(new_bundle, option, tree)
@@ -622,6 +631,8 @@ def test_idmap_option_maps_the_owners_with_the_given_mappings(option, new_contai
     pytest.param("idmap", marks=requirement("config.mount-idmap-needs-mapping")),
     pytest.param("ridmap", marks=requirement("config.mount-idmap-needs-mapping")),
 ])
+@needs("program_visible_from_host")
+@needs("privileged", "run a container without a user namespace (the premise of the check)")
 def test_idmap_without_mappings_or_user_namespace_fails_create(option, new_container, new_bundle):
     bundle = idmap_bundle(new_bundle, option, mappings=False)
     assert not any(ns["type"] == "user" for ns in bundle.config["linux"]["namespaces"])

@@ -5,8 +5,9 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configPOSIX
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.host import proc_limits
+from ocitest.hostsupport import settable_rlimit
 
 #: rlimit type -> (its row in /proc/PID/limits, soft, hard): values the busybox program can live with.
 LIMITS = {
@@ -31,15 +32,14 @@ LIMITS = {
 
 def settable_values(rtype: str) -> tuple[int, int]:
     """Soft and hard values the runtime can set without CAP_SYS_RESOURCE (never above the
-    harness's own hard limit), and that differ from what the program would inherit anyway."""
-    name, soft, hard = LIMITS[rtype]
-    own_soft, own_hard = proc_limits("self")[name]
-    if own_hard != "unlimited":
-        hard = min(hard, int(own_hard))
-        soft = min(soft, hard)
-    if (str(soft), str(hard)) == (own_soft, own_hard):
-        pytest.skip(f"{rtype}: without CAP_SYS_RESOURCE the only settable value is the inherited one ({own_soft}/{own_hard})")
-    return soft, hard
+    harness's own hard limit); that they differ from what the program would inherit anyway is
+    the precondition ``rlimit_settable`` of the check."""
+    return settable_rlimit(*LIMITS[rtype])
+
+
+def settable(rtype: str):
+    """``rtype`` as a parameter of a check that needs a value of it other than the inherited one."""
+    return pytest.param(rtype, marks=needs("rlimit_settable", rtype, *LIMITS[rtype]))
 
 
 def rlimits_config(*entries) -> list[dict]:
@@ -47,7 +47,8 @@ def rlimits_config(*entries) -> list[dict]:
 
 
 @requirement("config.rlimit-applied")
-@pytest.mark.parametrize("rtype", sorted(LIMITS))
+@pytest.mark.parametrize("rtype", [settable(t) for t in sorted(LIMITS)])
+@needs("program_visible_from_host")
 def test_each_rlimit_is_in_force_with_its_soft_and_hard_value(new_container, new_bundle, rtype):
     soft, hard = settable_values(rtype)
     bundle = new_bundle()

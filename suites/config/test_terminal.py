@@ -72,8 +72,6 @@ def test_terminal_master_is_sent_over_the_console_socket(new_container, new_bund
 def test_program_stdin_stdout_stderr_are_the_terminal(new_container, new_bundle):
     script = probe.sh(
         *[f'if [ -t {fd} ]; then {probe.say(f"tty{fd}", "yes")}; else {probe.say(f"tty{fd}", "no")}; fi' for fd in (0, 1, 2)],
-        f'{probe.say("ttyname", "$(tty)")}',
-        f'{probe.say("fd2", "$(readlink /proc/self/fd/2)")}',
         probe.say("done", "end"),
         "exit 0",
     )
@@ -83,9 +81,9 @@ def test_program_stdin_stdout_stderr_are_the_terminal(new_container, new_bundle)
     container.wait_exit()
     seen = probe.facts(term.before.replace("\r\n", "\n"))
     not_tty = [f"fd {fd}" for fd in (0, 1, 2) if seen.get(f"tty{fd}") != ["yes"]]
+    # Its report came through the master the runtime sent, so these terminals are that pty. The
+    # name `tty` prints is not judged: the spec does not fix it (gVisor's is a host fd, no /dev/pts).
     assert not not_tty, f"with process.terminal, the program's {', '.join(not_tty)} is not a terminal ({seen})"
-    name = (seen.get("ttyname") or [""])[0]
-    assert name.startswith("/dev/pts/") or name == "/dev/console", f"`tty` in the program printed {name!r}"
 
 
 @requirement("config.terminal-io")

@@ -5,7 +5,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configPOSIX
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.host import proc_status
 
 
@@ -19,7 +19,12 @@ def launched_as(new_container, new_bundle, **user):
 
 
 @requirement("config.user-ids")
-@pytest.mark.parametrize("uid, gid", [(0, 0), (1000, 1001), (65534, 65534)])
+@pytest.mark.parametrize("uid, gid", [(0, 0)] + [
+    pytest.param(uid, gid, marks=needs("privileged", f"run the program as {uid}:{gid} (only the caller's uid and gid "
+                                                     "are mapped, as 0:0)"))
+    for uid, gid in [(1000, 1001), (65534, 65534)]
+])
+@needs("program_visible_from_host")
 def test_the_program_runs_with_the_configured_uid_and_gid(new_container, new_bundle, uid, gid):
     status = launched_as(new_container, new_bundle, uid=uid, gid=gid)
     assert status["Uid"].split() == [str(uid)] * 4, f"user.uid is {uid}; real/effective/saved/fs uids are {status['Uid']}"
@@ -28,6 +33,8 @@ def test_the_program_runs_with_the_configured_uid_and_gid(new_container, new_bun
 
 @requirement("config.user-additional-gids")
 @pytest.mark.parametrize("extra", [[5, 6, 1234], []])
+@needs("program_visible_from_host")
+@needs("privileged", "run the program as 1000:1000 with additionalGids (only the caller's uid and gid are mapped, as 0:0)")
 def test_supplementary_groups_are_the_additional_gids(new_container, new_bundle, extra):
     status = launched_as(new_container, new_bundle, uid=1000, gid=1000, additionalGids=extra)
     groups = {int(g) for g in status["Groups"].split()}
@@ -39,6 +46,7 @@ def test_supplementary_groups_are_the_additional_gids(new_container, new_bundle,
 
 @requirement("config.user-umask")
 @pytest.mark.parametrize("umask", [0o077, 0o002, 0o000])
+@needs("program_visible_from_host")
 def test_the_program_starts_with_the_configured_umask(new_container, new_bundle, umask):
     status = launched_as(new_container, new_bundle, uid=0, gid=0, umask=umask)
     assert int(status["Umask"], 8) == umask, f"user.umask is {umask:04o}, the program has {status['Umask']}"

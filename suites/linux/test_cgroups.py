@@ -15,42 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
+from ocitest.cgroupfs import (blockio_weight_files, controller_version, delegate_list, host_has_file, v1_mounts,
+                              v2_controllers, v2_mount)
 from ocitest.host import cgroup_layout, remove_cgroup_dirs
+from ocitest.hostsupport import LOOP_MAJOR, hugepage_sizes, rdma_devices, whole_disk
 
 MiB = 1 << 20
 
-
-# -- the host's cgroup hierarchies --------------------------------------------------------------
-
-
-def v1_mounts() -> dict[str, Path]:
-    """cgroup v1 controller -> mount point of its hierarchy."""
-    found = {}
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        fields = line.split()
-        if len(fields) > 3 and fields[2] == "cgroup":
-            for option in fields[3].split(","):
-                found[option] = Path(fields[1])
-    return found
+#: The checks that give the container a cgroup of its own with limits: a rootless runtime may only
+#: create cgroups in a delegated cgroup v2 subtree, never in the host's hierarchies.
+OWN_CGROUP = needs("privileged", "create a cgroup for the container and set its limits (an unprivileged runtime "
+                                 "may only use a delegated cgroup v2 subtree)")
+#: The ownership checks also run the program as uid 1000, which a rootless container does not map.
+OWNED_CGROUP = needs("privileged", "create a cgroup for the container nor run its program as uid 1000 (only the "
+                                   "caller's uid is mapped, as 0)")
 
 
-def v2_mount() -> Path | None:
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        fields = line.split()
-        if len(fields) > 2 and fields[2] == "cgroup2":
-            return Path(fields[1])
-    return None
-
-
-def v2_controllers() -> set[str]:
-    mount = v2_mount()
-    if mount is None:
-        return set()
-    try:
-        return set((mount / "cgroup.controllers").read_text().split())
-    except OSError:
-        return set()
+# -- the container's cgroups (the host's hierarchies are in ocitest/cgroupfs.py) -------------------
 
 
 def proc_cgroups(pid: int) -> dict[str, str]:
@@ -75,39 +57,10 @@ def cgroup_dir(pid: int, controller: str) -> Path | None:
     return None
 
 
-def controller_version(controller: str) -> str | None:
-    """``v1`` or ``v2``: where ``controller`` is available on this host; None when nowhere."""
-    if controller in v1_mounts():
-        return "v1"
-    if controller in v2_controllers():
-        return "v2"
-    return None
-
-
-def need_controller(controller: str) -> str:
-    version = controller_version(controller)
-    if version is None:
-        pytest.skip(f"the host has no `{controller}` cgroup controller (layout: {cgroup_layout()})")
-    return version
-
-
 def read_cgroup_file(pid: int, controller: str, name: str) -> str:
     directory = cgroup_dir(pid, controller)
     assert directory is not None, f"the container process is in no `{controller}` cgroup: {proc_cgroups(pid)}"
     return (directory / name).read_text().strip()
-
-
-def host_has_file(controller: str, name: str) -> bool:
-    """Whether the root cgroup of ``controller``'s hierarchy has ``name`` (v1), or a child would (v2)."""
-    version = controller_version(controller)
-    if version == "v1":
-        return (v1_mounts()[controller] / name).exists()
-    if version == "v2":
-        mount = v2_mount()
-        # v2 root cgroups lack most controller files; the ones a child gets are listed nowhere,
-        # so the test asks the file of any existing child that has the controller enabled.
-        return any((d / name).exists() for d in mount.iterdir() if d.is_dir()) or (mount / name).exists()
-    return False
 
 
 def resource_container(new_container, new_bundle, resources: dict, *, create_only: bool = False):
@@ -151,6 +104,7 @@ def with_path(new_container, new_bundle, cgroups_path: str):
 
 
 @requirement("linux.cgroups-path-absolute")
+@OWN_CGROUP
 def test_an_absolute_cgroups_path_is_taken_from_the_hierarchy_root(new_container, new_bundle):
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
@@ -172,6 +126,7 @@ def test_an_absolute_cgroups_path_is_taken_from_the_hierarchy_root(new_container
 
 
 @requirement("linux.cgroups-path-relative")
+@OWN_CGROUP
 def test_a_relative_cgroups_path_is_accepted_and_used(new_container, new_bundle):
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
@@ -194,6 +149,7 @@ def test_a_relative_cgroups_path_is_accepted_and_used(new_container, new_bundle)
 
 @requirement("linux.cgroups-path-consistent")
 @pytest.mark.parametrize("kind", ["absolute", "relative"])
+@OWN_CGROUP
 def test_the_same_cgroups_path_gives_the_same_cgroup(new_container, new_bundle, kind):
     first = with_path(new_container, new_bundle, "placeholder")
     cgroups_path = f"/{first.id}" if kind == "absolute" else first.id
@@ -205,7 +161,7 @@ def test_the_same_cgroups_path_gives_the_same_cgroup(new_container, new_bundle, 
             container.launch()
             seen.append(placement(container.pid))
             container.finish()
-            container.delete()
+            container.delete(prerequisite=True)
         assert seen[0] == seen[1], f"cgroupsPath {cgroups_path!r}: first container at {seen[0]}, second at {seen[1]}"
     finally:
         for container in (first, second):
@@ -266,9 +222,9 @@ def owners(dirs: list[Path]) -> dict[str, tuple[int, int]]:
 
 
 @requirement("linux.cgroup-owner-v1-unchanged")
+@needs("cgroup_v1")
+@OWNED_CGROUP
 def test_cgroup_v1_ownership_is_not_handed_to_the_container_user(new_container, new_bundle):
-    if cgroup_layout() == "v2":
-        pytest.skip("the host has no cgroup v1 hierarchy")
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
     dirs = container_cgroup_dirs(container.pid, versions=("v1",))
     changed = owners(dirs)
@@ -278,6 +234,7 @@ def test_cgroup_v1_ownership_is_not_handed_to_the_container_user(new_container, 
 
 
 @requirement("linux.cgroup-owner-needs-cgroupns")
+@OWNED_CGROUP
 def test_cgroup_ownership_is_kept_without_a_cgroup_namespace(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=False, rw_mount=True).launch()
     changed = owners(container_cgroup_dirs(container.pid))
@@ -286,6 +243,7 @@ def test_cgroup_ownership_is_kept_without_a_cgroup_namespace(new_container, new_
 
 
 @requirement("linux.cgroup-owner-kept-without-rw-mount")
+@OWNED_CGROUP
 def test_cgroup_ownership_is_kept_with_a_read_only_cgroup_mount(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=False).launch()
     changed = owners(container_cgroup_dirs(container.pid))
@@ -293,21 +251,10 @@ def test_cgroup_ownership_is_kept_with_a_read_only_cgroup_mount(new_container, n
     assert not changed, f"the cgroup mount is read-only; the runtime changed the owner of {changed}"
 
 
-def need_v2_delegation() -> None:
-    if cgroup_layout() != "v2":
-        pytest.skip(f"cgroup delegation applies to a cgroup v2 host; this one is {cgroup_layout()}")
-
-
-def delegate_list() -> list[str] | None:
-    try:
-        return Path("/sys/kernel/cgroup/delegate").read_text().split()
-    except OSError:
-        return None
-
-
 @requirement("linux.cgroup-owner-changed-for-rw-mount")
+@needs("cgroup_v2_delegation")
+@OWNED_CGROUP
 def test_cgroup_v2_ownership_goes_to_the_container_user_with_a_writable_mount(new_container, new_bundle):
-    need_v2_delegation()
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
     dirs = container_cgroup_dirs(container.pid, versions=("v2",))
     st = dirs[0].stat() if dirs else None
@@ -317,11 +264,11 @@ def test_cgroup_v2_ownership_goes_to_the_container_user_with_a_writable_mount(ne
 
 
 @requirement("linux.cgroup-owner-delegate-files", "linux.cgroup-owner-missing-files-no-error")
+@needs("cgroup_v2_delegation")
+@needs("cgroup_delegate_file")
+@OWNED_CGROUP
 def test_only_the_delegatable_files_are_handed_over(new_container, new_bundle):
-    need_v2_delegation()
     listed = delegate_list()
-    if listed is None:
-        pytest.skip("the kernel has no /sys/kernel/cgroup/delegate (see linux.cgroup-owner-fallback-list)")
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
     dirs = container_cgroup_dirs(container.pid, versions=("v2",))
     directory = dirs[0]
@@ -337,10 +284,10 @@ def test_only_the_delegatable_files_are_handed_over(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-owner-fallback-list")
+@needs("cgroup_v2_delegation")
+@needs("no_cgroup_delegate_file")
+@OWNED_CGROUP
 def test_without_a_delegate_file_the_fallback_list_is_handed_over(new_container, new_bundle):
-    need_v2_delegation()
-    if delegate_list() is not None:
-        pytest.skip("the kernel has /sys/kernel/cgroup/delegate, so the fallback list does not apply")
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
     directory = container_cgroup_dirs(container.pid, versions=("v2",))[0]
     fallback = {"cgroup.procs", "cgroup.subtree_control", "cgroup.threads"}
@@ -353,9 +300,8 @@ def test_without_a_delegate_file_the_fallback_list_is_handed_over(new_container,
 
 # -- the allowed device list ----------------------------------------------------------------------
 
-#: Block devices (loop0, loop1): no runtime allows them by default, and opening one with no backing
-#: file succeeds, while the device cgroup refuses a denied one with EPERM.
-LOOP_MAJOR = 7
+#: Block devices loop0 and loop1 (major LOOP_MAJOR): no runtime allows them by default, and opening
+#: one with no backing file succeeds, while the device cgroup refuses a denied one with EPERM.
 
 
 def device_container(new_container, new_bundle, rules: list[dict]):
@@ -372,12 +318,9 @@ def device_container(new_container, new_bundle, rules: list[dict]):
     return container
 
 
-def need_loop_devices() -> None:
-    for minor in (0, 1):
-        if not Path(f"/sys/dev/block/{LOOP_MAJOR}:{minor}").exists():
-            pytest.skip(f"the host has no loop device {LOOP_MAJOR}:{minor} (modprobe loop)")
-    if not (controller_version("devices") or cgroup_layout() == "v2"):
-        pytest.skip("the host has no device cgroup controller")
+def needs_loop_devices(test):
+    """The check needs loop0 and loop1, then a device cgroup controller (as if written above it)."""
+    return needs("loop_devices", 0, 1)(needs("device_cgroup")(test))
 
 
 def rule(allow: bool, minor: int, access: str) -> dict:
@@ -392,8 +335,9 @@ def opened(container) -> dict[str, str]:
 
 
 @requirement("linux.cgroup-devices-allowlist")
+@needs_loop_devices
+@needs("privileged", "create device nodes (mknod is refused in a user namespace) nor a cgroup for the container")
 def test_an_allowed_device_opens_and_a_denied_one_does_not(new_container, new_bundle):
-    need_loop_devices()
     # b gets only mknod (so that a runtime that makes the node inside the cgroup can), not read.
     container = device_container(new_container, new_bundle, [rule(True, 0, "rwm"), rule(True, 1, "m")])
     container.create()
@@ -404,8 +348,9 @@ def test_an_allowed_device_opens_and_a_denied_one_does_not(new_container, new_bu
 
 
 @requirement("linux.cgroup-devices-order")
+@needs_loop_devices
+@needs("privileged", "create device nodes (mknod is refused in a user namespace) nor a cgroup for the container")
 def test_later_device_rules_override_earlier_ones(new_container, new_bundle):
-    need_loop_devices()
     container = device_container(new_container, new_bundle, [
         rule(True, 0, "rwm"), rule(False, 0, "rw"),   # a: allowed, then read/write denied again
         rule(True, 1, "m"), rule(False, 1, "rw"), rule(True, 1, "rw"),  # b: denied, then allowed
@@ -421,46 +366,50 @@ def test_later_device_rules_override_earlier_ones(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-memory-limit")
+@needs("cgroup_controller", "memory")
+@OWN_CGROUP
 def test_memory_limit_is_the_hard_limit(new_container, new_bundle):
-    version = need_controller("memory")
+    version = controller_version("memory")
     name = "memory.limit_in_bytes" if version == "v1" else "memory.max"
     limit_in_force(new_container, new_bundle, {"memory": {"limit": 200 * MiB}}, "memory", {name: str(200 * MiB)})
 
 
 @requirement("linux.cgroup-memory-reservation")
+@needs("cgroup_controller", "memory")
+@OWN_CGROUP
 def test_memory_reservation_is_the_soft_limit(new_container, new_bundle):
-    version = need_controller("memory")
+    version = controller_version("memory")
     name = "memory.soft_limit_in_bytes" if version == "v1" else "memory.low"
     limit_in_force(new_container, new_bundle, {"memory": {"limit": 200 * MiB, "reservation": 100 * MiB}},
                    "memory", {name: str(100 * MiB)})
 
 
 @requirement("linux.cgroup-memory-swap")
+@needs("cgroup_controller", "memory")
+@needs("swap_accounting")
+@OWN_CGROUP
 def test_memory_swap_is_the_memory_plus_swap_limit(new_container, new_bundle):
-    version = need_controller("memory")
     memory = {"limit": 200 * MiB, "swap": 300 * MiB}
-    if version == "v1":
-        if not host_has_file("memory", "memory.memsw.limit_in_bytes"):
-            pytest.skip("swap accounting is off on this host (no memory.memsw.limit_in_bytes)")
+    if controller_version("memory") == "v1":
         files = {"memory.memsw.limit_in_bytes": str(300 * MiB)}
     else:
-        if not host_has_file("memory", "memory.swap.max"):
-            pytest.skip("swap accounting is off on this host (no memory.swap.max)")
         files = {"memory.swap.max": str(100 * MiB)}
     limit_in_force(new_container, new_bundle, {"memory": memory}, "memory", files)
 
 
 @requirement("linux.cgroup-memory-swappiness")
+@needs("cgroup_controller", "memory")
+@needs("cgroup_v1_controller", "memory", "per-cgroup swappiness (see linux.cgroup-unified-conversion-error)")
+@OWN_CGROUP
 def test_memory_swappiness_is_set(new_container, new_bundle):
-    if need_controller("memory") != "v1":
-        pytest.skip("cgroup v2 has no per-cgroup swappiness (see linux.cgroup-unified-conversion-error)")
     limit_in_force(new_container, new_bundle, {"memory": {"swappiness": 17}}, "memory", {"memory.swappiness": "17"})
 
 
 @requirement("linux.cgroup-memory-oom-killer")
+@needs("cgroup_controller", "memory")
+@needs("cgroup_v1_controller", "memory", "switch to turn the OOM killer off for a cgroup")
+@OWN_CGROUP
 def test_disable_oom_killer_turns_it_off(new_container, new_bundle):
-    if need_controller("memory") != "v1":
-        pytest.skip("cgroup v2 has no switch to turn the OOM killer off for a cgroup")
     container = resource_container(new_container, new_bundle, {"memory": {"limit": 200 * MiB, "disableOOMKiller": True}})
     control = read_cgroup_file(container.pid, "memory", "memory.oom_control")
     container.finish()
@@ -471,8 +420,10 @@ def test_disable_oom_killer_turns_it_off(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-cpu-shares")
+@needs("cgroup_controller", "cpu")
+@OWN_CGROUP
 def test_cpu_shares_is_the_relative_share(new_container, new_bundle):
-    version = need_controller("cpu")
+    version = controller_version("cpu")
     resources = {"cpu": {"shares": 512}}
     if version == "v1":
         limit_in_force(new_container, new_bundle, resources, "cpu", {"cpu.shares": "512"})
@@ -485,8 +436,10 @@ def test_cpu_shares_is_the_relative_share(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-cpu-quota-period")
+@needs("cgroup_controller", "cpu")
+@OWN_CGROUP
 def test_cpu_quota_and_period_are_the_bandwidth_limit(new_container, new_bundle):
-    version = need_controller("cpu")
+    version = controller_version("cpu")
     resources = {"cpu": {"quota": 50000, "period": 200000}}
     files = ({"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "200000"} if version == "v1"
              else {"cpu.max": "50000 200000"})
@@ -494,72 +447,63 @@ def test_cpu_quota_and_period_are_the_bandwidth_limit(new_container, new_bundle)
 
 
 @requirement("linux.cgroup-cpu-burst")
+@needs("cgroup_controller", "cpu")
+@needs("cfs_burst")
+@OWN_CGROUP
 def test_cpu_burst_is_the_burst_allowance(new_container, new_bundle):
-    version = need_controller("cpu")
-    name = "cpu.cfs_burst_us" if version == "v1" else "cpu.max.burst"
-    if not host_has_file("cpu", name):
-        pytest.skip(f"the kernel has no {name} (CFS burst needs Linux 5.14)")
+    name = "cpu.cfs_burst_us" if controller_version("cpu") == "v1" else "cpu.max.burst"
     resources = {"cpu": {"quota": 50000, "period": 100000, "burst": 20000}}
     limit_in_force(new_container, new_bundle, resources, "cpu", {name: "20000"})
 
 
 @requirement("linux.cgroup-cpu-realtime")
+@needs("cgroup_controller", "cpu")
+@needs("rt_group_sched")
+@OWN_CGROUP
 def test_cpu_realtime_runtime_and_period_are_set(new_container, new_bundle):
-    if need_controller("cpu") != "v1":
-        pytest.skip("cgroup v2 has no real-time group scheduling files")
-    if not host_has_file("cpu", "cpu.rt_runtime_us"):
-        pytest.skip("the kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)")
     resources = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 500000}}
     limit_in_force(new_container, new_bundle, resources, "cpu", {"cpu.rt_runtime_us": "10000", "cpu.rt_period_us": "500000"})
 
 
 @requirement("linux.cgroup-cpuset")
+@needs("cgroup_controller", "cpuset")
+@OWN_CGROUP
 def test_cpus_and_mems_are_the_cpuset(new_container, new_bundle):
-    need_controller("cpuset")
     cpu = sorted(os.sched_getaffinity(0))[-1]
     limit_in_force(new_container, new_bundle, {"cpu": {"cpus": str(cpu), "mems": "0"}}, "cpuset",
                    {"cpuset.cpus": str(cpu), "cpuset.mems": "0"})
 
 
 @requirement("linux.cgroup-cpu-idle")
+@needs("cgroup_controller", "cpu")
+@needs("cpu_idle")
+@OWN_CGROUP
 def test_cpu_idle_makes_an_idle_group(new_container, new_bundle):
-    need_controller("cpu")
-    if not host_has_file("cpu", "cpu.idle"):
-        pytest.skip("the kernel has no cpu.idle (SCHED_IDLE groups need Linux 5.15)")
     limit_in_force(new_container, new_bundle, {"cpu": {"idle": 1}}, "cpu", {"cpu.idle": "1"})
 
 
 # -- block IO, huge pages, network, pids, rdma --------------------------------------------------
 
 
-def a_block_device() -> tuple[int, int]:
-    """major:minor of a whole disk the host has (not a loop, ram or zram device)."""
-    for entry in sorted(Path("/sys/block").iterdir()):
-        if entry.name.startswith(("loop", "ram", "zram")):
-            continue
-        major, minor = (entry / "dev").read_text().strip().split(":")
-        return int(major), int(minor)
-    pytest.skip("the host has no disk to throttle")
-
-
 @requirement("linux.cgroup-blockio-weight")
+@needs("cgroup_controller", "blkio", "io")
+@needs("blkio_weight")
+@OWN_CGROUP
 def test_blockio_weight_is_the_default_weight(new_container, new_bundle):
-    version = need_controller("blkio" if controller_version("blkio") else "io")
-    candidates = ["blkio.weight", "blkio.bfq.weight"] if version == "v1" else ["io.bfq.weight", "io.weight"]
-    present = [n for n in candidates if host_has_file("blkio" if version == "v1" else "io", n)]
-    if not present:
-        pytest.skip(f"no block I/O weight file here ({' / '.join(candidates)}): no BFQ or CFQ scheduler")
+    controller, _, present = blockio_weight_files()
     container = resource_container(new_container, new_bundle, {"blockIO": {"weight": 333}})
-    controller = "blkio" if version == "v1" else "io"
     seen = {n: read_cgroup_file(container.pid, controller, n) for n in present}
     container.finish()
     assert any(v.split()[-1] == "333" for v in seen.values()), f"blockIO.weight 333; the cgroup has {seen}"
 
 
 @requirement("linux.cgroup-blockio-throttle")
+@needs("cgroup_controller", "blkio", "io")
+@needs("whole_disk")
+@OWN_CGROUP
 def test_blockio_throttles_are_the_device_rate_limits(new_container, new_bundle):
-    version = need_controller("blkio" if controller_version("blkio") else "io")
-    major, minor = a_block_device()
+    version = controller_version("blkio" if controller_version("blkio") else "io")
+    major, minor = whole_disk()
     dev = f"{major}:{minor}"
 
     def limit(rate):
@@ -580,20 +524,13 @@ def test_blockio_throttles_are_the_device_rate_limits(new_container, new_bundle)
     assert fields == expected, f"configured {expected} for {dev}; io.max has {line}"
 
 
-def hugepage_sizes() -> list[str]:
-    sizes = []
-    for entry in sorted(Path("/sys/kernel/mm/hugepages").glob("hugepages-*kB")):
-        kb = int(entry.name.removeprefix("hugepages-").removesuffix("kB"))
-        sizes.append(f"{kb // 1024}MB" if kb < (1 << 20) else f"{kb >> 20}GB")
-    return sizes
-
-
 @requirement("linux.cgroup-hugetlb-limit")
+@needs("cgroup_controller", "hugetlb")
+@needs("huge_pages")
+@OWN_CGROUP
 def test_hugepage_limits_are_in_force(new_container, new_bundle):
-    version = need_controller("hugetlb")
+    version = controller_version("hugetlb")
     sizes = [s for s in hugepage_sizes() if s == "2MB"] or hugepage_sizes()[:1]
-    if not sizes:
-        pytest.skip("the kernel has no huge page sizes")
     size = sizes[0]
     page = int(size[:-2]) * (MiB if size.endswith("MB") else 1 << 30)
     value = 4 * page
@@ -611,12 +548,9 @@ def test_hugepage_limits_are_in_force(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-network")
+@needs("cgroup_v1_net")
+@OWN_CGROUP
 def test_network_class_and_priorities_are_set(new_container, new_bundle):
-    if cgroup_layout() == "v2":
-        pytest.skip("cgroup v2 has no net_cls or net_prio controller")
-    for controller in ("net_cls", "net_prio"):
-        if controller_version(controller) is None:
-            pytest.skip(f"the host has no `{controller}` cgroup v1 controller mounted")
     resources = {"network": {"classID": 0x100001, "priorities": [{"name": "lo", "priority": 7}]}}
     container = resource_container(new_container, new_bundle, resources)
     classid = read_cgroup_file(container.pid, "net_cls", "net_cls.classid")
@@ -627,14 +561,16 @@ def test_network_class_and_priorities_are_set(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-pids-limit")
+@needs("cgroup_controller", "pids")
+@OWN_CGROUP
 def test_pids_limit_is_the_task_limit(new_container, new_bundle):
-    need_controller("pids")
     limit_in_force(new_container, new_bundle, {"pids": {"limit": 42}}, "pids", {"pids.max": "42"})
 
 
 @requirement("linux.cgroup-pids-zero")
+@needs("cgroup_controller", "pids")
+@OWN_CGROUP
 def test_a_pids_limit_of_zero_is_written_as_zero(new_container, new_bundle):
-    need_controller("pids")
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
     bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
@@ -646,12 +582,11 @@ def test_a_pids_limit_of_zero_is_written_as_zero(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-rdma")
+@needs("cgroup_controller", "rdma")
+@needs("rdma_device")
+@OWN_CGROUP
 def test_rdma_limits_are_set(new_container, new_bundle):
-    need_controller("rdma")
-    devices = [p.name for p in Path("/sys/class/infiniband").iterdir()] if Path("/sys/class/infiniband").is_dir() else []
-    if not devices:
-        pytest.skip("the host has no RDMA device")
-    device = devices[0]
+    device = rdma_devices()[0]
     container = resource_container(new_container, new_bundle, {"rdma": {device: {"hcaHandles": 3, "hcaObjects": 30}}})
     rows = read_cgroup_file(container.pid, "rdma", "rdma.max").splitlines()
     container.finish()
@@ -661,18 +596,16 @@ def test_rdma_limits_are_set(new_container, new_bundle):
 # -- unified ------------------------------------------------------------------------------------
 
 
-def need_v2_host() -> None:
-    if cgroup_layout() != "v2":
-        pytest.skip(f"`unified` writes to the cgroup v2 hierarchy; on this {cgroup_layout()} host the controllers are on v1")
+#: What the `unified` check writes.
+UNIFIED = {"pids.max": "17", "memory.high": str(300 * MiB)}
 
 
 @requirement("linux.cgroup-unified-controllers", "linux.cgroup-unified-written")
+@needs("cgroup_v2_unified")
+@needs("cgroup_v2_controllers_of", *UNIFIED)
+@OWN_CGROUP
 def test_unified_values_land_in_their_files(new_container, new_bundle):
-    need_v2_host()
-    wanted = {"pids.max": "17", "memory.high": str(300 * MiB)}
-    missing = [k for k in wanted if k.split(".")[0] not in v2_controllers()]
-    if missing:
-        pytest.skip(f"the cgroup v2 hierarchy lacks the controllers of {missing}")
+    wanted = dict(UNIFIED)
     container = resource_container(new_container, new_bundle, {"unified": wanted})
     directory = cgroup_dir(container.pid, "pids")
     seen = {k: (directory / k).read_text().strip() if (directory / k).exists() else None for k in wanted}
@@ -683,15 +616,10 @@ def test_unified_values_land_in_their_files(new_container, new_bundle):
 
 
 @requirement("linux.cgroup-unified-missing-controller-error")
+@needs("cgroup_v2_missing_controller")
 def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle):
-    if cgroup_layout() == "v2":
-        key = "ocitestnosuch.max"
-    else:
-        if v2_mount() is None:
-            pytest.skip("the host has no cgroup v2 hierarchy")
-        if "pids" in v2_controllers():
-            pytest.skip("the pids controller is on this host's cgroup v2 hierarchy")
-        key = "pids.max"  # the v2 hierarchy of a v1/hybrid host has no pids controller
+    # On a v1/hybrid host the v2 hierarchy has no pids controller (the precondition).
+    key = "ocitestnosuch.max" if cgroup_layout() == "v2" else "pids.max"
     bundle = new_bundle()
     container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
     bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
@@ -702,10 +630,9 @@ def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle)
 
 
 @requirement("linux.cgroup-unified-conversion-error")
+@needs("cgroup_v2_unified")
+@needs("cgroup_v2_controller", "memory")
 def test_a_v1_setting_without_v2_equivalent_is_an_error_on_v2(new_container, new_bundle):
-    need_v2_host()
-    if "memory" not in v2_controllers():
-        pytest.skip("no memory controller on the cgroup v2 hierarchy")
     # memory.swappiness has no cgroup v2 file; the conversion is impossible.
     bundle = new_bundle()
     container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)

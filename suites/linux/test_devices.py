@@ -17,11 +17,14 @@ from pathlib import Path
 import pexpect.fdpexpect
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.errors import RuntimeTimeout
 
 KINDS = {"c": stat.S_ISCHR, "u": stat.S_ISCHR, "b": stat.S_ISBLK, "p": stat.S_ISFIFO}
 KIND_NAMES = {"c": "a character device", "u": "a character device", "b": "a block device", "p": "a FIFO"}
+
+#: Character and block devices need mknod, which the kernel refuses in a user namespace (a FIFO it allows).
+DEVICE_NODE = needs("privileged", "create a character or block device node (mknod is refused in a user namespace)")
 
 
 def container_path(pid: int, path: str, depth: int = 0) -> tuple[str, os.stat_result]:
@@ -65,12 +68,13 @@ def describe(st: os.stat_result | None) -> str:
 
 @requirement("linux.devices-available")
 @pytest.mark.parametrize("device", [
-    pytest.param({"path": "/dev/ocitest-char", "type": "c", "major": 10, "minor": 229}, id="char"),
-    pytest.param({"path": "/dev/ocitest-block", "type": "b", "major": 7, "minor": 42}, id="block"),
-    pytest.param({"path": "/dev/ocitest-unbuffered", "type": "u", "major": 1, "minor": 7}, id="unbuffered"),
+    pytest.param({"path": "/dev/ocitest-char", "type": "c", "major": 10, "minor": 229}, id="char", marks=DEVICE_NODE),
+    pytest.param({"path": "/dev/ocitest-block", "type": "b", "major": 7, "minor": 42}, id="block", marks=DEVICE_NODE),
+    pytest.param({"path": "/dev/ocitest-unbuffered", "type": "u", "major": 1, "minor": 7}, id="unbuffered", marks=DEVICE_NODE),
     pytest.param({"path": "/dev/ocitest-fifo", "type": "p"}, id="fifo"),
-    pytest.param({"path": "/dev/ocitest/sub/char", "type": "c", "major": 1, "minor": 5}, id="char-in-subfolder"),
+    pytest.param({"path": "/dev/ocitest/sub/char", "type": "c", "major": 1, "minor": 5}, id="char-in-subfolder", marks=DEVICE_NODE),
 ])
+@needs("program_visible_from_host")
 def test_a_configured_device_is_available(new_container, new_bundle, device):
     container = launched_with_devices(new_container, new_bundle, [device])
     st = container_stat(container.pid, device["path"])
@@ -86,6 +90,8 @@ def test_a_configured_device_is_available(new_container, new_bundle, device):
 
 @requirement("linux.device-file-mode")
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o604, 0o666])
+@needs("program_visible_from_host")
+@DEVICE_NODE
 def test_a_device_has_its_file_mode(new_container, new_bundle, mode):
     device = {"path": "/dev/ocitest-mode", "type": "c", "major": 1, "minor": 7, "fileMode": mode}
     container = launched_with_devices(new_container, new_bundle, [device])
@@ -98,6 +104,8 @@ def test_a_device_has_its_file_mode(new_container, new_bundle, mode):
 
 @requirement("linux.device-owner")
 @pytest.mark.parametrize("uid, gid", [(1000, 1001), (0, 65534)])
+@needs("program_visible_from_host")
+@DEVICE_NODE
 def test_a_device_has_its_owner_and_group(new_container, new_bundle, uid, gid):
     device = {"path": "/dev/ocitest-owned", "type": "c", "major": 1, "minor": 7, "fileMode": 0o660, "uid": uid, "gid": gid}
     container = launched_with_devices(new_container, new_bundle, [device])
@@ -109,6 +117,8 @@ def test_a_device_has_its_owner_and_group(new_container, new_bundle, uid, gid):
 
 
 @requirement("linux.device-path-anywhere")
+@needs("program_visible_from_host")
+@DEVICE_NODE
 def test_a_device_outside_dev_is_available(new_container, new_bundle):
     device = {"path": "/ocitest-devices/zero", "type": "c", "major": 1, "minor": 5}
     bundle = new_bundle()
@@ -151,6 +161,8 @@ def clash_directory(path: Path) -> str:
 @requirement("linux.device-existing-mismatch-error")
 @pytest.mark.parametrize("clash", [clash_regular_file, clash_other_numbers, clash_fifo, clash_directory],
                          ids=lambda f: f.__name__)
+@needs("privileged", "create the character device 1:5 the check asks for (mknod is refused in a user namespace), so "
+                   "a refusal would not be about the clash")
 def test_a_different_file_at_the_device_path_is_an_error(new_container, new_bundle, clash):
     bundle = new_bundle()
     what = clash(bundle.rootfs / CLASH)
@@ -175,7 +187,9 @@ DEFAULTS = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "u
 
 
 @requirement("linux.device-defaults")
-@pytest.mark.parametrize("with_devices", [False, True], ids=["no-linux-devices", "with-linux-devices"])
+@pytest.mark.parametrize("with_devices", [False, pytest.param(True, marks=DEVICE_NODE)],
+                         ids=["no-linux-devices", "with-linux-devices"])
+@needs("program_visible_from_host")
 def test_the_default_devices_are_supplied(new_container, new_bundle, with_devices):
     devices = [{"path": "/dev/ocitest-extra", "type": "c", "major": 1, "minor": 7}] if with_devices else []
     container = launched_with_devices(new_container, new_bundle, devices)
@@ -196,6 +210,7 @@ def test_the_default_devices_are_supplied(new_container, new_bundle, with_device
 
 
 @requirement("linux.device-console")
+@needs("program_visible_from_host")
 def test_dev_console_is_the_terminal(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["process"]["terminal"] = True

@@ -23,10 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import probe, requirement
-from ocitest.claims import skip_unless_claimed
-
-RESCTRL = Path("/sys/fs/resctrl")
+from ocitest import host, needs, probe, requirement
+from ocitest.hostsupport import RESCTRL, resctrl_l3_schema
 
 
 # -- personality ------------------------------------------------------------------------------
@@ -35,11 +33,10 @@ LINUX32_MACHINE = {"x86_64": "i686", "aarch64": "armv8l", "ppc64le": "ppc", "s39
 
 
 @requirement("linux.personality")
-@pytest.mark.parametrize("domain", ["LINUX32", "LINUX"])
+@pytest.mark.parametrize("domain", [
+    pytest.param("LINUX32", marks=needs("machine_in", "32-bit machine name", *LINUX32_MACHINE)), "LINUX"])
 def test_the_program_runs_with_the_execution_domain(new_container, new_bundle, domain):
     machine = platform.machine()
-    if domain == "LINUX32" and machine not in LINUX32_MACHINE:
-        pytest.skip(f"no 32-bit machine name known for a {machine} host")
     expected = LINUX32_MACHINE[machine] if domain == "LINUX32" else machine
     bundle = new_bundle()
     bundle.config["linux"]["personality"] = {"domain": domain}
@@ -52,9 +49,9 @@ def test_the_program_runs_with_the_execution_domain(new_container, new_bundle, d
 
 
 @requirement("linux.mount-label")
+@needs("selinux")
+@needs("program_visible_from_host")
 def test_mounts_carry_the_mount_label(new_container, new_bundle):
-    if not Path("/sys/fs/selinux/enforce").exists():
-        pytest.skip("SELinux is not enabled on this host")
     label = "system_u:object_r:container_file_t:s0:c100,c200"
     bundle = new_bundle()
     bundle.config["linux"]["mountLabel"] = label
@@ -73,10 +70,10 @@ POLICIES = {"MPOL_BIND": "bind:0", "MPOL_INTERLEAVE": "interleave:0", "MPOL_PREF
 
 @requirement("linux.memory-policy")
 @pytest.mark.parametrize("mode", sorted(POLICIES))
-def test_the_program_runs_with_the_memory_policy(new_container, new_bundle, runtime_info, mode):
-    if not Path("/sys/devices/system/node/node0").exists():
-        pytest.skip("the host kernel has no NUMA support (no /sys/devices/system/node/node0)")
-    skip_unless_claimed(runtime_info, "memoryPolicy")
+@needs("numa")
+@needs("claims", "memoryPolicy")
+@needs("program_visible_from_host")
+def test_the_program_runs_with_the_memory_policy(new_container, new_bundle, mode):
     bundle = new_bundle()
     bundle.config["linux"]["memoryPolicy"] = {"mode": mode, "nodes": "0"}
     container = new_container(probe.waiting(), bundle=bundle).launch()
@@ -111,14 +108,14 @@ class Dummy:
 
 
 def links_inside(container) -> list[dict]:
-    out = subprocess.run(["nsenter", "-t", str(container.pid), "-n", "ip", "-j", "addr", "show"],
+    out = subprocess.run([*host.nsenter(container.pid, "-n"), "ip", "-j", "addr", "show"],
                          capture_output=True, text=True, timeout=30, check=True).stdout
     return json.loads(out)
 
 
 @pytest.fixture
-def dummy(runtime_info):
-    skip_unless_claimed(runtime_info, "netDevices")
+def dummy():
+    """A dummy interface on the host; the check needs ``claims("netDevices")``."""
     device = Dummy()
     try:
         yield device
@@ -134,6 +131,8 @@ def launched_with(new_container, new_bundle, devices: dict):
 
 @requirement("linux.net-devices-moved", "linux.net-devices-up", "linux.net-devices-addresses-kept")
 @pytest.mark.parametrize("rename", [False, True], ids=["host-name", "renamed"])
+@needs("claims", "netDevices")
+@needs("program_visible_from_host")
 def test_a_net_device_is_moved_in_up_with_its_addresses(new_container, new_bundle, dummy, rename):
     target = "ocitest0" if rename else dummy.name
     container = launched_with(new_container, new_bundle, {dummy.name: {"name": target} if rename else {}})
@@ -149,6 +148,8 @@ def test_a_net_device_is_moved_in_up_with_its_addresses(new_container, new_bundl
 
 
 @requirement("linux.net-devices-name-template")
+@needs("claims", "netDevices")
+@needs("program_visible_from_host")
 def test_a_name_template_is_filled_in_by_the_kernel(new_container, new_bundle, dummy):
     container = launched_with(new_container, new_bundle, {dummy.name: {"name": "octmpl%d"}})
     names = [link["ifname"] for link in links_inside(container)]
@@ -158,6 +159,7 @@ def test_a_name_template_is_filled_in_by_the_kernel(new_container, new_bundle, d
 
 
 @requirement("linux.net-devices-name-exists-error")
+@needs("claims", "netDevices")
 def test_a_name_taken_in_the_container_is_an_error(new_container, new_bundle, dummy):
     bundle = new_bundle()
     bundle.config["linux"]["netDevices"] = {dummy.name: {"name": "lo"}}
@@ -166,8 +168,8 @@ def test_a_name_taken_in_the_container_is_an_error(new_container, new_bundle, du
 
 
 @requirement("linux.net-devices-impossible-error")
-def test_a_device_that_cannot_be_moved_is_an_error(new_container, new_bundle, runtime_info):
-    skip_unless_claimed(runtime_info, "netDevices")
+@needs("claims", "netDevices")
+def test_a_device_that_cannot_be_moved_is_an_error(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["netDevices"] = {"ocitestnone0": {}}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
@@ -175,10 +177,11 @@ def test_a_device_that_cannot_be_moved_is_an_error(new_container, new_bundle, ru
 
 
 @requirement("linux.net-devices-not-moved-out")
+@needs("claims", "netDevices")
 def test_a_moved_virtual_device_is_not_moved_back(new_container, new_bundle, dummy):
     container = launched_with(new_container, new_bundle, {dummy.name: {}})
     container.finish()
-    container.delete()
+    container.delete(prerequisite=True)
     # The namespace died with its last process; a dummy device is destroyed with it by the kernel,
     # so it can only be on the host if the runtime moved it out first.
     assert not dummy.on_host(), f"{dummy.name} is back in the host's namespace after delete"
@@ -187,14 +190,9 @@ def test_a_moved_virtual_device_is_not_moved_back(new_container, new_bundle, dum
 # -- Intel RDT ----------------------------------------------------------------------------------
 
 
-def resctrl_mounted() -> bool:
-    return any(line.split()[2] == "resctrl" for line in Path("/proc/mounts").read_text().splitlines())
-
-
-def needs_resctrl(runtime_info) -> None:
-    if not resctrl_mounted():
-        pytest.skip("no resctrl filesystem is mounted on this host (needs Intel RDT / AMD QoS hardware)")
-    skip_unless_claimed(runtime_info, "intelRdt")
+def needs_resctrl(test):
+    """The check needs a mounted resctrl, then a runtime claiming ``intelRdt`` (as if both were written above it)."""
+    return needs("resctrl")(needs("claims", "intelRdt")(test))
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -206,9 +204,8 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 @requirement("linux.intel-rdt-no-resctrl-error")
+@needs("no_resctrl")
 def test_intel_rdt_without_resctrl_is_an_error(new_container, new_bundle):
-    if resctrl_mounted():
-        pytest.skip("this host has resctrl mounted, so the error case cannot arise")
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {"closID": "ocitest"}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
@@ -217,8 +214,9 @@ def test_intel_rdt_without_resctrl_is_an_error(new_container, new_bundle):
 
 @requirement("linux.intel-rdt-tasks")
 @pytest.mark.parametrize("closid", [None, "/"], ids=["container-id", "root"])
-def test_the_container_joins_its_clos(new_container, new_bundle, runtime_info, closid):
-    needs_resctrl(runtime_info)
+@needs_resctrl
+@needs("program_visible_from_host")
+def test_the_container_joins_its_clos(new_container, new_bundle, closid):
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {} if closid is None else {"closID": closid}
     container = new_container(probe.waiting(), bundle=bundle).launch()
@@ -230,8 +228,8 @@ def test_the_container_joins_its_clos(new_container, new_bundle, runtime_info, c
 
 
 @requirement("linux.intel-rdt-untouched")
-def test_resctrl_is_untouched_without_intel_rdt(new_container, new_bundle, runtime_info):
-    needs_resctrl(runtime_info)
+@needs_resctrl
+def test_resctrl_is_untouched_without_intel_rdt(new_container, new_bundle):
     before = snapshot(RESCTRL)
     container = new_container(probe.waiting()).launch()
     during = snapshot(RESCTRL)
@@ -240,27 +238,26 @@ def test_resctrl_is_untouched_without_intel_rdt(new_container, new_bundle, runti
 
 
 @requirement("linux.intel-rdt-schemata", "linux.intel-rdt-cleanup")
-def test_schemata_are_written_and_the_group_removed(new_container, new_bundle, runtime_info):
-    needs_resctrl(runtime_info)
-    root_schemata = (RESCTRL / "schemata").read_text().splitlines()
-    l3 = next((line.strip() for line in root_schemata if line.strip().startswith("L3:")), None)
-    if l3 is None:
-        pytest.skip("the resctrl root has no L3 schema line to reuse")
+@needs_resctrl
+@needs("resctrl_l3_schema")
+def test_schemata_are_written_and_the_group_removed(new_container, new_bundle):
+    l3 = resctrl_l3_schema()
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {"l3CacheSchema": l3}
     container = new_container(probe.waiting(), bundle=bundle).launch()
     group = RESCTRL / container.id
     written = (group / "schemata").read_text() if group.exists() else None
     container.finish()
-    container.delete()
+    container.delete(prerequisite=True)
     assert written is not None, f"no resctrl group {group} was made for the container"
     assert l3.replace(" ", "") in written.replace(" ", ""), f"l3CacheSchema {l3!r} is not in {group}/schemata: {written!r}"
     assert not group.exists(), f"delete left the resctrl group {group} the runtime created"
 
 
 @requirement("linux.intel-rdt-closid", "linux.intel-rdt-cleanup")
-def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(new_container, new_bundle, runtime_info):
-    needs_resctrl(runtime_info)
+@needs_resctrl
+@needs("program_visible_from_host")
+def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {"closID": f"ocitest-missing-{os.getpid()}"}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
@@ -273,7 +270,7 @@ def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(ne
         container = new_container(probe.waiting(), bundle=bundle).launch()
         tasks = (group / "tasks").read_text().split()
         container.finish()
-        container.delete()
+        container.delete(prerequisite=True)
         assert str(container.pid) in tasks, f"the container process is not in the pre-configured {group}/tasks"
         assert group.exists(), f"delete removed the pre-configured group {group}"
     finally:
@@ -282,16 +279,15 @@ def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(ne
 
 
 @requirement("linux.intel-rdt-monitoring")
-def test_monitoring_makes_and_removes_a_mon_group(new_container, new_bundle, runtime_info):
-    needs_resctrl(runtime_info)
-    if not (RESCTRL / "mon_groups").exists():
-        pytest.skip("this resctrl has no monitoring (no mon_groups)")
+@needs_resctrl
+@needs("resctrl_monitoring")
+def test_monitoring_makes_and_removes_a_mon_group(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {"enableMonitoring": True}
     container = new_container(probe.waiting(), bundle=bundle).launch()
     mon = RESCTRL / container.id / "mon_groups" / container.id
     made = mon.exists()
     container.finish()
-    container.delete()
+    container.delete(prerequisite=True)
     assert made, f"enableMonitoring: there is no MON group {mon}"
     assert not mon.exists(), f"delete left the MON group {mon}"

@@ -14,20 +14,17 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.container import new_container_id
 from ocitest.errors import HarnessError
 from ocitest.host import namespace
+from ocitest.hostsupport import NS_FILES
 
-#: config.json namespace types and their names under /proc/PID/ns.
-NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup",
-            "user": "user", "time": "time"}
 ALL_TYPES = list(NS_FILES)
 #: Types left out of the config to see them inherited; mount is not tried (the runtime would set the
 #: container's root up in the host's mount table).
@@ -38,42 +35,38 @@ UID_BASE, GID_BASE, SPAN = 200000, 300000, 65536
 NEWER_THAN_SCHEMA = {"time"}
 
 
-# -- helpers shared with test_devices.py ------------------------------------------------------
+# -- preconditions --------------------------------------------------------------------------
 
 
-def host_lacks(kind: str) -> str | None:
-    """Why the host kernel cannot give a container a namespace of ``kind`` (None: it can)."""
-    if not os.path.exists(f"/proc/self/ns/{NS_FILES[kind]}"):
-        return f"the host kernel has no {kind} namespaces (/proc/self/ns/{NS_FILES[kind]} is missing)"
-    if kind == "user":
-        return userns_forbidden()
-    return None
+def each_needing(condition: str, kinds) -> list:
+    """``kinds`` as parameters of a check, each needing ``condition(kind)`` (new_namespace, namespace_kind)."""
+    return [pytest.param(kind, marks=needs(condition, kind)) for kind in kinds]
 
 
-def userns_forbidden() -> str | None:
-    """Why the host forbids new user namespaces (None: it allows them)."""
-    try:
-        limit = int(Path("/proc/sys/user/max_user_namespaces").read_text())
-    except (OSError, ValueError):
-        limit = None
-    if limit == 0:
-        return "the host forbids user namespaces (/proc/sys/user/max_user_namespaces is 0)"
-    if shutil.which("unshare"):
-        trial = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True, timeout=30)
-        if trial.returncode != 0:
-            return f"the host refuses a new user namespace (`unshare -U true`: {trial.stderr.strip()})"
-    return None
+#: The host tool (and its package, and what for) persistent_namespace makes a namespace of each kind with.
+NS_MAKERS = {"network": ("ip", "iproute2", "to make a network namespace to join"),
+             **{kind: ("unshare", "util-linux", "to make a namespace to join") for kind in ("ipc", "uts", "cgroup", "time")}}
+#: persistent_namespace bind-mounts the namespace on a file of the host, which needs root.
+PERSISTENT_NS = needs("privileged", "make a namespace that outlives its process (`ip netns add` and "
+                                    "`unshare --KIND=FILE` bind-mount it on a host file)")
+
+
+def joinable(kinds) -> list:
+    """``kinds`` as parameters of a check that joins a namespace persistent_namespace made (pid: a container's)."""
+    return [pytest.param(kind, marks=[needs("host_tool", *NS_MAKERS[kind]), PERSISTENT_NS] if kind in NS_MAKERS else [])
+            for kind in kinds]
+
+
+# -- helpers ----------------------------------------------------------------------------------
 
 
 def map_users(bundle, uid_maps=None, gid_maps=None) -> None:
     """Put the container in a new user namespace with the given mappings (default: root -> UID_BASE).
 
-    The rootfs copy is the test's own: it is handed to the mapped root, and the folders above the
-    bundle get search permission, so that the mapped root can reach it.
+    The check needs ``new_namespace("user")`` or ``user_namespaces``. The rootfs copy is the
+    test's own: it is handed to the mapped root, and the folders above the bundle get search
+    permission, so that the mapped root can reach it.
     """
-    reason = userns_forbidden()
-    if reason:
-        pytest.skip(reason)
     uid_maps = uid_maps or [{"containerID": 0, "hostID": UID_BASE, "size": SPAN}]
     gid_maps = gid_maps or [{"containerID": 0, "hostID": GID_BASE, "size": SPAN}]
     linux = bundle.config["linux"]
@@ -121,8 +114,14 @@ def with_namespace(bundle, kind: str, **entry) -> None:
     """Make ``kind`` listed exactly once (with ``entry``'s extra fields), adding what it needs."""
     linux = bundle.config["linux"]
     linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind] + [{"type": kind, **entry}]
-    if kind == "user" and "path" not in entry:
+    # A rootless config already maps root to the caller, the one mapping an unprivileged runtime can make.
+    if kind == "user" and "path" not in entry and not linux.get("uidMappings"):
         map_users(bundle)
+
+
+#: Namespace -> (the filesystem whose new instance belongs to it, the host mount to bind instead; None:
+#: leave it out, as this host may have no such mount).
+OWNED_INSTANCES = {"pid": ("proc", "/proc"), "network": ("sysfs", "/sys"), "ipc": ("mqueue", None)}
 
 
 def without_namespace(bundle, kind: str) -> None:
@@ -130,14 +129,23 @@ def without_namespace(bundle, kind: str) -> None:
     linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind]
     if kind == "uts":
         bundle.config.pop("hostname", None)  # a hostname needs a UTS namespace of the container's own
+    if kind in OWNED_INSTANCES and any(ns["type"] == "user" for ns in linux["namespaces"]):
+        # In a user namespace of its own (a rootless run) the container may not mount a new
+        # instance for the caller's namespace, which only that namespace's owner can: it gets the
+        # host's mount bound instead (as `runc spec --rootless` does for /sys), or none.
+        fstype, source = OWNED_INSTANCES[kind]
+        for mount in list(bundle.config["mounts"]):
+            if mount["type"] == fstype:
+                if source is None:
+                    bundle.config["mounts"].remove(mount)
+                else:
+                    mount.update(type="bind", source=source, options=["rbind", *mount.get("options", [])])
 
 
 @contextlib.contextmanager
 def persistent_namespace(kind: str, folder: Path):
     """A namespace of ``kind`` kept alive by a file (``ip netns add``, ``unshare --KIND=FILE``); removed after."""
     if kind == "network":
-        if not shutil.which("ip"):
-            pytest.skip("needs `ip` (iproute2) on the host to make a network namespace to join")
         name = f"{new_container_id()}-netns"
         made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=30)
         if made.returncode != 0:
@@ -147,8 +155,6 @@ def persistent_namespace(kind: str, folder: Path):
         finally:
             subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
         return
-    if not shutil.which("unshare"):
-        pytest.skip("needs `unshare` (util-linux) on the host to make a namespace to join")
     path = folder / f"ns-{kind}"
     path.touch()
     flag = {"ipc": "--ipc", "uts": "--uts", "cgroup": "--cgroup", "time": "--time"}[kind]
@@ -170,11 +176,8 @@ def refused_reason(call) -> str:
 
 
 @requirement("linux.namespace-types-supported")
-@pytest.mark.parametrize("kind", ALL_TYPES)
+@pytest.mark.parametrize("kind", each_needing("new_namespace", ALL_TYPES))
 def test_each_namespace_type_is_accepted(new_container, new_bundle, kind):
-    reason = host_lacks(kind)
-    if reason:
-        pytest.skip(reason)
     bundle = new_bundle()
     with_namespace(bundle, kind)
     container = new_container(probe.waiting(), bundle=bundle)
@@ -186,11 +189,9 @@ def test_each_namespace_type_is_accepted(new_container, new_bundle, kind):
 
 
 @requirement("linux.namespace-new")
-@pytest.mark.parametrize("kind", ALL_TYPES)
+@pytest.mark.parametrize("kind", each_needing("new_namespace", ALL_TYPES))
+@needs("program_visible_from_host")
 def test_a_listed_namespace_is_a_new_one(new_container, new_bundle, kind):
-    reason = host_lacks(kind)
-    if reason:
-        pytest.skip(reason)
     seen = []
     for _ in range(2):
         bundle = new_bundle()
@@ -208,10 +209,12 @@ def test_a_listed_namespace_is_a_new_one(new_container, new_bundle, kind):
 
 
 @requirement("linux.namespace-inherit")
-@pytest.mark.parametrize("kind", INHERITABLE)
+@pytest.mark.parametrize("kind", each_needing("namespace_kind", [k for k in INHERITABLE if k != "user"]) + [
+    pytest.param("user", marks=[needs("namespace_kind", "user"),
+                                needs("privileged", "run a container without a user namespace (a rootless runtime needs one)")]),
+])
+@needs("program_visible_from_host")
 def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
-    if not os.path.exists(f"/proc/self/ns/{NS_FILES[kind]}"):
-        pytest.skip(f"the host kernel has no {kind} namespaces")
     bundle = new_bundle()
     without_namespace(bundle, kind)
     container = new_container(probe.waiting(), bundle=bundle)
@@ -222,7 +225,8 @@ def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
 
 
 @requirement("linux.namespace-path-join")
-@pytest.mark.parametrize("kind", ["network", "ipc", "uts", "cgroup", "pid"])
+@pytest.mark.parametrize("kind", joinable(["network", "ipc", "uts", "cgroup", "pid"]))
+@needs("program_visible_from_host")
 def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
     bundle = new_bundle()
     with contextlib.ExitStack() as stack:
@@ -231,6 +235,9 @@ def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
             first = new_container(probe.waiting()).launch()
             path = Path(f"/proc/{first.pid}/ns/pid")
             wanted = namespace(first.pid, "pid")
+            if bundle.config["linux"].get("uidMappings"):
+                # A rootless container may join only a namespace its user namespace owns: the first's.
+                with_namespace(bundle, "user", path=f"/proc/{first.pid}/ns/user")
         else:
             path = stack.enter_context(persistent_namespace(kind, bundle.path))
             wanted = f"{NS_FILES[kind]}:[{os.stat(path).st_ino}]"
@@ -238,16 +245,24 @@ def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
         container = new_container(probe.waiting(), bundle=bundle)
         call = create(container, check=False)
         assert call.ok, f"create failed joining the {kind} namespace {path}: {call.describe()}"
+        # Read once the program runs: before, the process is the runtime's non-dumpable init, whose
+        # /proc/PID/ns only a caller with CAP_SYS_PTRACE may read (not a rootless one).
+        container.start()
+        container.read_until(probe.READY)
         seen = namespace(container.pid, NS_FILES[kind])
-        container.kill("KILL")
+        container.kill("KILL", prerequisite=True)
         container.wait_exit()
-        container.delete()
+        container.delete(prerequisite=True)
         assert seen == wanted, f"linux.namespaces gives {kind} the path {path} ({wanted}); the container is in {seen}"
 
 
 @requirement("linux.namespace-path-type-error")
-@pytest.mark.parametrize("case", ["uts-entry-with-a-network-namespace", "ipc-entry-with-a-network-namespace",
-                                  "network-entry-with-a-regular-file"])
+@pytest.mark.parametrize("case", [
+    pytest.param("uts-entry-with-a-network-namespace", marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
+    pytest.param("ipc-entry-with-a-network-namespace", marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
+    "network-entry-with-a-regular-file",
+])
+@needs("program_visible_from_host")
 def test_a_path_of_the_wrong_kind_is_an_error(new_container, new_bundle, case):
     bundle = new_bundle()
     kind = case.split("-")[0]
@@ -300,6 +315,9 @@ def as_rows(maps: list[dict]) -> list[tuple[int, int, int]]:
                  [{"containerID": 0, "hostID": GID_BASE, "size": 10},
                   {"containerID": 100, "hostID": GID_BASE + 700, "size": 1}], id="several-ranges"),
 ])
+@needs("user_namespaces")
+@needs("program_visible_from_host")
+@needs("privileged", "map container IDs to host IDs other than the caller's own (nor chown the rootfs to them)")
 def test_uid_and_gid_maps_are_the_configured_mappings(new_container, new_bundle, uid_maps, gid_maps):
     bundle = new_bundle()
     map_users(bundle, uid_maps, gid_maps)
@@ -324,6 +342,9 @@ def owners(*folders: Path) -> dict[str, tuple[int, int]]:
 
 
 @requirement("linux.uid-mappings-no-chown")
+@needs("user_namespaces")
+@needs("privileged", "map container root to a host ID other than the caller's (nor chown the rootfs to it), "
+                   "without which a chown by the runtime would not show")
 def test_a_user_namespace_does_not_chown_the_filesystems(new_container, new_bundle):
     bundle = new_bundle()
     map_users(bundle)
@@ -338,7 +359,7 @@ def test_a_user_namespace_does_not_chown_the_filesystems(new_container, new_bund
     launch(container)
     during = owners(bundle.rootfs, shared)
     container.finish()
-    container.delete()
+    container.delete(prerequisite=True)
     after = owners(bundle.rootfs, shared)
     for when, seen in (("while the container ran", during), ("after delete", after)):
         changed = {p: (before[p], seen.get(p)) for p in before if seen.get(p) != before[p]}
@@ -352,10 +373,9 @@ OFFSETS = {"monotonic": {"secs": 3 * 86400, "nanosecs": 5000}, "boottime": {"sec
 
 
 @requirement("linux.time-offsets")
+@needs("new_namespace", "time")
+@needs("program_visible_from_host")
 def test_time_offsets_shift_the_clocks(new_container, new_bundle):
-    reason = host_lacks("time")
-    if reason:
-        pytest.skip(reason)
     bundle = new_bundle()
     with_namespace(bundle, "time")
     plain = new_container(probe.waiting(), bundle=bundle)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.config import EVIDENCE_DIR
 
 
@@ -65,6 +65,7 @@ DEFAULT_FILESYSTEMS = {"/proc": "proc", "/sys": "sysfs", "/dev/pts": "devpts", "
 
 
 @requirement("linux.default-filesystems")
+@needs("program_visible_from_host")
 def test_the_default_filesystems_are_there(new_container):
     container = new_container(probe.waiting()).launch()
     seen = {point: (m.fstype if (m := top_mount(container, point)) else None) for point in DEFAULT_FILESYSTEMS}
@@ -106,6 +107,8 @@ LOOKS = {"shared": "shared:N", "slave": "master:N without shared:N", "private": 
 
 @requirement("linux.rootfs-propagation")
 @pytest.mark.parametrize("propagation", sorted(EXPECTED))
+@needs("program_visible_from_host")
+@needs("privileged", "make the rootfs a shared bind mount of itself on the host (mount needs root)")
 def test_the_rootfs_has_the_configured_propagation(new_container, new_bundle, propagation):
     bundle = new_bundle()
     bundle.config["linux"]["rootfsPropagation"] = propagation
@@ -125,6 +128,9 @@ def test_the_rootfs_has_the_configured_propagation(new_container, new_bundle, pr
 
 @requirement("linux.rootfs-propagation-events")
 @pytest.mark.parametrize("propagation, arrives", [("slave", True), ("private", False)])
+@needs("program_visible_from_host")
+@needs("privileged", "make the rootfs a shared bind mount of itself on the host, nor mount a tmpfs in it (mount "
+                   "needs root)")
 def test_host_mounts_reach_a_slave_rootfs_only(new_container, new_bundle, propagation, arrives):
     bundle = new_bundle()
     bundle.config["linux"]["rootfsPropagation"] = propagation

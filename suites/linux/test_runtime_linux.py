@@ -10,10 +10,11 @@ import os
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 
 
 @requirement("runtimelinux.fds-stdio-only")
+@needs("program_visible_from_host")
 def test_the_program_has_only_stdin_stdout_and_stderr_open(new_container):
     # Read from the host while the program (busybox sh, which opens nothing itself) waits on stdin:
     # a descriptor the runtime left open is inherited by it.
@@ -29,6 +30,7 @@ SYMLINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/
 
 @requirement("runtimelinux.dev-symlinks")
 @pytest.mark.parametrize("name", list(SYMLINKS))
+@needs("program_visible_from_host")
 def test_dev_symlinks_exist_after_create(new_container, name):
     container = new_container(probe.waiting())
     container.create()  # the default config mounts /proc, so every source exists

@@ -23,7 +23,7 @@ import threading
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.config import EVIDENCE_DIR
 
 MKDIR = ["mkdir", "mkdirat"]
@@ -156,10 +156,9 @@ def test_a_kill_rule_kills_with_sigsys(new_container, new_bundle, action):
 
 
 @requirement("linux.seccomp-architectures")
+@needs("machine_in", "architecture list", *ARCHES)
 def test_a_profile_naming_the_host_architectures_applies(new_container, new_bundle):
     machine = platform.machine()
-    if machine not in ARCHES:
-        pytest.skip(f"no architecture list known for a {machine} host")
     native, compat = ARCHES[machine]
     seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": [native, *compat],
                "syscalls": [{"names": MKDIR, "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EXDEV}]}
@@ -192,14 +191,6 @@ def test_an_errno_on_an_action_without_one_is_an_error(new_container, new_bundle
 
 
 # -- seccomp notify: the container process state --------------------------------------------
-
-
-def claims_notify(runtime_info) -> None:
-    if runtime_info.features is None:
-        pytest.skip("the runtime has no `features` command, so it does not claim SCMP_ACT_NOTIFY")
-    actions = ((runtime_info.features.get("linux") or {}).get("seccomp") or {}).get("actions") or []
-    if "SCMP_ACT_NOTIFY" not in actions:
-        pytest.skip("the runtime's features do not list SCMP_ACT_NOTIFY among seccomp actions")
 
 
 class Agent:
@@ -251,8 +242,8 @@ class Agent:
 
 
 @requirement("linux.seccomp-listener-state")
-def test_the_container_process_state_reaches_the_agent(new_container, new_bundle, runtime_info, schemas):
-    claims_notify(runtime_info)
+@needs("claims_seccomp_action", "SCMP_ACT_NOTIFY")
+def test_the_container_process_state_reaches_the_agent(new_container, new_bundle, schemas):
     bundle = new_bundle()
     path = str(bundle.path / "agent.sock")
     bundle.config["linux"]["seccomp"] = {
@@ -293,8 +284,8 @@ def test_the_container_process_state_reaches_the_agent(new_container, new_bundle
 
 
 @requirement("linux.seccomp-listener-error")
-def test_an_unreachable_listener_is_an_error(new_container, new_bundle, runtime_info):
-    claims_notify(runtime_info)
+@needs("claims_seccomp_action", "SCMP_ACT_NOTIFY")
+def test_an_unreachable_listener_is_an_error(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["seccomp"] = {
         "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": str(bundle.path / "nobody-listens.sock"),

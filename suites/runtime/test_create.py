@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import host, needs, probe, requirement
 from ocitest.caller import reap_strays
 from ocitest.host import cgroup_dirs, descendants, mount_table, namespace, remove_cgroup_dirs
 
@@ -46,6 +46,7 @@ def test_create_makes_a_new_created_container_with_a_live_process(new_container)
 
 
 @requirement("runtime.create-applies-config", "runtime.lifecycle-environment")
+@needs("program_visible_from_host")
 def test_create_applies_root_namespaces_mounts_and_hostname_before_start(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["hostname"] = "ocitest-created"
@@ -61,7 +62,7 @@ def test_create_applies_root_namespaces_mounts_and_hostname_before_start(new_con
     missing = [m["destination"] for m in bundle.config["mounts"] if m["destination"] not in mounts]
     assert not missing, f"after create, these config mounts are not mounted: {missing}"
     if shutil.which("nsenter"):
-        out = subprocess.run(["nsenter", "-t", str(pid), "-u", "uname", "-n"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run([*host.nsenter(pid, "-u"), "uname", "-n"], capture_output=True, text=True, timeout=10)
         assert out.stdout.strip() == "ocitest-created", f"after create, the hostname is {out.stdout.strip()!r}"
 
 

@@ -4,12 +4,11 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeDel
 """
 
 import os
-import shutil
 import subprocess
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.container import new_container_id
 from ocitest.host import cgroup_dirs, namespace, remove_cgroup_dirs
 
@@ -59,6 +58,9 @@ def test_delete_of_an_unknown_container_fails(runtime):
 
 
 @requirement("runtime.delete-removes-resources", "runtime.lifecycle-destroy")
+@needs("program_visible_from_host")
+@needs("privileged", "create a cgroup for the container at its cgroupsPath (an unprivileged runtime may only use a "
+                   "delegated cgroup v2 subtree)")
 def test_delete_removes_the_containers_cgroup_processes_and_record(new_container, new_bundle):
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
@@ -92,14 +94,15 @@ def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_b
     container = new_container(probe.sh("cat /data/keep.txt"), bundle=bundle)
     status, out = container.run_to_exit()
     assert "host data" in out, f"the bind mount did not work: {out!r}"
-    container.delete()
+    container.delete(prerequisite=True)
     assert (source / "keep.txt").read_text() == "host data\n", "delete removed or changed the bind-mount source"
 
 
 @requirement("runtime.delete-spares-foreign-resources")
+@needs("host_tool", "ip", "iproute2", "to make a namespace to join")
+@needs("program_visible_from_host")
+@needs("privileged", "create a named network namespace on the host (`ip netns add` mounts it under /run/netns)")
 def test_delete_keeps_a_network_namespace_the_container_joined(new_container, new_bundle):
-    if not shutil.which("ip"):
-        pytest.skip("needs `ip` (iproute2) on the host to make a namespace to join")
     name = f"{new_container_id()}-netns"
     made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=30)
     if made.returncode != 0:

@@ -54,7 +54,7 @@ def test_each_hook_runs_at_its_lifecycle_point(new_container, new_bundle, kind):
     container.finish()
     if kind == "poststop":
         assert not hook_ran(container, kind), "the poststop hook ran before delete"
-        container.delete()
+        container.delete(prerequisite=True)
         assert hook_ran(container, kind), "delete did not run the poststop hook"
     assert hook_state(container, kind).get("id") == container.id, f"the {kind} hook got the state of another container"
 

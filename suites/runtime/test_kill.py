@@ -32,11 +32,12 @@ def test_kill_delivers_the_signal_to_the_running_program(new_container, sig):
 
 
 @requirement("runtime.kill-sends-signal")
-def test_kill_with_KILL_ends_a_running_container(new_container):
+def test_kill_with_KILL_ends_a_running_container(new_container, runtime_info):
     container = signal_reporter(new_container)
     container.kill("KILL")
     status = container.wait_exit()
-    assert status is None or status.signal == signal.SIGKILL, f"the container process ended with {status}, not SIGKILL"
+    assert status is None or status.killed_by(signal.SIGKILL, sandboxed=runtime_info.profile.sandboxed), (
+        f"the container process ended with {status}, not SIGKILL")
     assert container.status() == "stopped"
 
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ocitest import probe, requirement
+from ocitest import needs, probe, requirement
 from ocitest.host import container_children, namespace, process_alive
 
 
@@ -50,6 +50,7 @@ def test_state_id_is_the_id_given_to_create_and_differs_between_containers(new_c
 
 
 @requirement("runtime.state-pid")
+@needs("program_visible_from_host")
 def test_state_pid_is_the_container_process_while_created_and_running(new_container):
     container = new_container(probe.waiting())
     container.create()
@@ -106,6 +107,7 @@ def test_state_annotations_are_those_of_the_config(new_container, new_bundle):
 
 
 @requirement("runtime.state-returns-state")
+@needs("program_visible_from_host")
 def test_state_returns_the_containers_own_state(new_container):
     container = new_container(probe.waiting())
     container.create()

@@ -1,0 +1,184 @@
+"""What this host offers a container, read without any runtime: LSMs, namespace kinds, NUMA,
+resctrl, huge pages, disks, the harness's own limits and capabilities, mount(8)'s answers.
+
+These facts decide whether a check can run here at all. They live outside the suites so that
+the preconditions (conditions.py) can ask them before a run, and the checks reuse the same
+answer (an AppArmor profile's name, a settable rlimit) while they run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from .capabilities import NUMBERS, names
+from .host import proc_limits, proc_status
+
+#: config.json namespace types and their names under /proc/PID/ns.
+NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup",
+            "user": "user", "time": "time"}
+RESCTRL = Path("/sys/fs/resctrl")
+#: Block major number of loop devices.
+LOOP_MAJOR = 7
+
+
+# -- kernel -----------------------------------------------------------------------------------
+
+
+def kernel_at_least(major: int, minor: int) -> bool:
+    parts = platform.release().split(".")
+    try:
+        return (int(parts[0]), int(parts[1].split("-")[0])) >= (major, minor)
+    except (ValueError, IndexError):
+        return False
+
+
+def namespace_missing(kind: str) -> str | None:
+    """Why the host kernel has no namespaces of ``kind`` (None: it has them)."""
+    if not os.path.exists(f"/proc/self/ns/{NS_FILES[kind]}"):
+        return f"the host kernel has no {kind} namespaces (/proc/self/ns/{NS_FILES[kind]} is missing)"
+    return None
+
+
+def new_namespace_refused(kind: str) -> str | None:
+    """Why the host cannot give a container a new namespace of ``kind`` (None: it can)."""
+    return namespace_missing(kind) or (userns_forbidden() if kind == "user" else None)
+
+
+@cache
+def userns_forbidden() -> str | None:
+    """Why the host forbids new user namespaces (None: it allows them). Asked once per process."""
+    try:
+        limit = int(Path("/proc/sys/user/max_user_namespaces").read_text())
+    except (OSError, ValueError):
+        limit = None
+    if limit == 0:
+        return "the host forbids user namespaces (/proc/sys/user/max_user_namespaces is 0)"
+    if shutil.which("unshare"):
+        trial = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True, timeout=30)
+        if trial.returncode != 0:
+            return f"the host refuses a new user namespace (`unshare -U true`: {trial.stderr.strip()})"
+    return None
+
+
+def numa() -> bool:
+    return Path("/sys/devices/system/node/node0").exists()
+
+
+def hugepage_sizes() -> list[str]:
+    """The kernel's huge page sizes as runtime-spec writes them (``2MB``, ``1GB``)."""
+    sizes = []
+    for entry in sorted(Path("/sys/kernel/mm/hugepages").glob("hugepages-*kB")):
+        kb = int(entry.name.removeprefix("hugepages-").removesuffix("kB"))
+        sizes.append(f"{kb // 1024}MB" if kb < (1 << 20) else f"{kb >> 20}GB")
+    return sizes
+
+
+# -- security modules -------------------------------------------------------------------------
+
+
+def apparmor_enabled() -> bool:
+    try:
+        return Path("/sys/module/apparmor/parameters/enabled").read_text().strip() == "Y"
+    except OSError:
+        return False
+
+
+def apparmor_enforce_profile() -> str | None:
+    """The name of an AppArmor profile loaded in enforce mode, if any."""
+    try:
+        profiles = Path("/sys/kernel/security/apparmor/profiles").read_text().split("\n")
+    except OSError:
+        return None
+    return next((line.split(" (")[0] for line in profiles if line.endswith("(enforce)")), None)
+
+
+def selinux_enabled() -> bool:
+    return Path("/sys/fs/selinux/enforce").exists()
+
+
+# -- devices and resctrl ----------------------------------------------------------------------
+
+
+def whole_disk() -> tuple[int, int] | None:
+    """major:minor of a whole disk the host has (not a loop, ram or zram device)."""
+    for entry in sorted(Path("/sys/block").iterdir()):
+        if entry.name.startswith(("loop", "ram", "zram")):
+            continue
+        major, minor = (entry / "dev").read_text().strip().split(":")
+        return int(major), int(minor)
+    return None
+
+
+def loop_device(minor: int) -> bool:
+    return Path(f"/sys/dev/block/{LOOP_MAJOR}:{minor}").exists()
+
+
+def rdma_devices() -> list[str]:
+    folder = Path("/sys/class/infiniband")
+    return [p.name for p in folder.iterdir()] if folder.is_dir() else []
+
+
+def resctrl_mounted() -> bool:
+    return any(line.split()[2] == "resctrl" for line in Path("/proc/mounts").read_text().splitlines())
+
+
+def resctrl_l3_schema() -> str | None:
+    """The L3 line of the resctrl root's schemata (a valid schema to hand a container)."""
+    try:
+        lines = (RESCTRL / "schemata").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.strip() for line in lines if line.strip().startswith("L3:")), None)
+
+
+# -- the harness process itself ---------------------------------------------------------------
+
+
+def settable_rlimit(row: str, soft: int, hard: int) -> tuple[int, int]:
+    """``soft``/``hard`` lowered to what a runtime can set without CAP_SYS_RESOURCE (never above
+    the harness's own hard limit, which the container process inherits); ``row`` names the limit
+    in /proc/PID/limits."""
+    own_soft, own_hard = proc_limits("self")[row]
+    if own_hard != "unlimited":
+        hard = min(hard, int(own_hard))
+        soft = min(soft, hard)
+    return soft, hard
+
+
+def ungrantable_capabilities() -> list[str]:
+    """Capabilities the kernel knows but the harness's bounding set lacks (so its runtime cannot grant them)."""
+    last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    bounding = int(proc_status("self")["CapBnd"], 16)
+    return [n for n in names((1 << (last + 1)) - 1) if not bounding >> NUMBERS[n] & 1]
+
+
+# -- mount(8) -----------------------------------------------------------------------------------
+
+
+@cache
+def mount8_tmpfs(options: tuple[str, ...]) -> tuple[bool, str]:
+    """Mount a tmpfs with ``options`` as mount(8) does: (True, its /proc/self/mountinfo line) or (False, why not).
+
+    It runs in a private mount namespace of its own (``unshare -m``), so nothing is left behind.
+    The answer is mount(8)'s on this host, the oracle the mount checks compare a runtime with.
+    An unprivileged caller (a rootless run) mounts in a user namespace of its own (``-r``), where
+    its rootless runtime mounts too.
+    """
+    where = tempfile.mkdtemp(prefix="ocitest-oracle-")
+    try:
+        script = 'mount -t tmpfs -o "$1" ocitest-oracle "$2" && cat /proc/self/mountinfo'
+        userns = [] if os.geteuid() == 0 else ["-r"]
+        out = subprocess.run(["unshare", *userns, "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                              ",".join(options), where], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            return False, out.stderr.strip() or f"exit {out.returncode}"
+        lines = [line for line in out.stdout.splitlines() if line.split()[4:5] == [where]]
+        return True, lines[-1] if lines else ""
+    finally:
+        os.rmdir(where)
