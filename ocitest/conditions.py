@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import platform
+import re
 import shutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -151,6 +152,21 @@ class Evaluator:
 # Each returns None when met, else the reason, worded as the skip message of a check.
 
 # -- the runtime's self-description ----------------------------------------------------------
+
+
+def no_features_command(info) -> str | None:
+    """Why there is no `features` command to ask (None when there is one, even if it printed garbage)."""
+    problem = re.sub(r" after \d+ ms", "", info.features_problem)  # same words on every xdist worker
+    prefix = "no `features` command"
+    if info.features is None and problem.startswith(prefix):
+        return "the runtime has no `features` command" + problem[len(prefix):]
+    return None
+
+
+@condition("features_command")
+def _features_command(ctx: Context) -> str | None:
+    """The runtime has a `features` command (what it printed is the features suite's to judge)."""
+    return no_features_command(ctx.info)
 
 
 @condition("claims")

@@ -27,6 +27,7 @@ import pytest
 
 from ocitest import probe
 from ocitest.bundle import Bundle
+from ocitest.conditions import no_features_command
 from ocitest.errors import HarnessError
 from ocitest.plugin import STATE
 from ocitest.runtime import Call, RuntimeInfo, inspect_runtime
@@ -69,11 +70,10 @@ def path_text(path: tuple[str, ...]) -> str:
 
 def no_features_reason(info: RuntimeInfo) -> str:
     """The skip reason of every check when the runtime printed no Features structure."""
-    # The call's duration differs between xdist workers; left out, every skip reads the same.
+    absent = no_features_command(info)
+    if absent or not info.features_problem:
+        return absent or "the runtime has no `features` command"
     problem = re.sub(r" after \d+ ms", "", info.features_problem)
-    prefix = "no `features` command"
-    if not problem or problem.startswith(prefix):
-        return "the runtime has no `features` command" + problem[len(prefix):]
     return f"the runtime's `features` printed no Features structure ({problem}); features.schema reports that"
 
 

@@ -20,13 +20,17 @@ from typing import Callable
 
 import pytest
 
-from ocitest import hostsupport, probe, requirement
+from ocitest import hostsupport, needs, probe, requirement
 from ocitest.bundle import Bundle
 from ocitest.runtime import Runtime, RuntimeInfo
 from ocitest.schema import FEATURES_SCHEMA, Schemas
 
 from .listed import (MADE_UP, Outcome, baseline, judge, no_features_reason, refusal_shows_not_known, run_program,
                      write_config)
+
+#: Every check here asks the runtime's `features`; without the command, all of them are skipped
+#: with the runtime's own answer (and `ocitest doctor` names that before the run).
+pytestmark = needs("features_command")
 
 # -- versions -------------------------------------------------------------------------------------
 

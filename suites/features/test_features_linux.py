@@ -32,6 +32,10 @@ from ocitest.host import namespace
 
 from .listed import MADE_UP, Outcome, baseline, judge, run_program
 
+#: Every check here asks the runtime's `features`; without the command, all of them are skipped
+#: with the runtime's own answer (and `ocitest doctor` names that before the run).
+pytestmark = needs("features_command")
+
 # -- namespaces -------------------------------------------------------------------------------------
 
 #: Host ranges a new user namespace maps the container's IDs to.
