@@ -70,7 +70,21 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     pytest_args.append("--skip-preflight")  # done above, once
     import pytest
 
-    code = int(pytest.main(pytest_args + extra))
+    # pytest-xdist makes a base temp folder for its workers (/tmp/pytest-of-USER/pytest-N, kept
+    # after the run); give it one of ours instead and remove it, so a run leaves no folder.
+    basetemp = None
+    if not any(a == "--basetemp" or a.startswith("--basetemp=") for a in extra):
+        import tempfile
+
+        basetemp = Path(tempfile.mkdtemp(prefix="ocitest-pytest-"))
+        pytest_args.append(f"--basetemp={basetemp}")
+    try:
+        code = int(pytest.main(pytest_args + extra))
+    finally:
+        if basetemp is not None:
+            import shutil
+
+            shutil.rmtree(basetemp, ignore_errors=True)
     # pytest's own codes: 2 interrupted, 4 usage error, 5 nothing collected; 3 internal error.
     return {4: 2, 5: 2}.get(code, code)
 

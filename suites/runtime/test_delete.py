@@ -85,7 +85,7 @@ def test_delete_removes_the_containers_cgroup_processes_and_record(new_container
 
 
 @requirement("runtime.delete-spares-foreign-resources")
-def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_bundle, tmp_path_factory):
+def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_bundle):
     bundle = new_bundle()
     source = bundle.path / "shared-data"
     source.mkdir()
