@@ -137,8 +137,7 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(f"ocitest: {problem}", returncode=2)
         if not _is_worker(config):
             try:
-                state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"),
-                                             profile=config.getoption("ocitest_profile"))
+                runtime_self_description(config)
             except EnvironmentProblem as problem:
                 pytest.exit(f"ocitest: {problem}", returncode=2)
             if not (config.getoption("skip_preflight") or config.option.collectonly):
@@ -147,6 +146,22 @@ def pytest_configure(config: pytest.Config) -> None:
                     preflight(state.env, state.info, timeouts)
                 except EnvironmentProblem as problem:
                     pytest.exit(f"ocitest: {problem}", returncode=2)
+
+
+def runtime_self_description(config: pytest.Config) -> RuntimeInfo | None:
+    """The runtime's self-description, asked once per pytest process (None without a runtime).
+
+    The controller asks in pytest_configure; an xdist worker asks the first time something
+    needs it (collection, a precondition, the harness fixture), and every later caller gets
+    the same answer.
+    """
+    state = config.stash[STATE]
+    if state.env is None:
+        return None
+    if state.info is None:
+        state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"),
+                                     profile=config.getoption("ocitest_profile"))
+    return state.info
 
 
 def _requirement_ids(item: pytest.Item) -> list[str]:
@@ -199,10 +214,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     evaluator = item.config.stash.get(NEEDS, None)
     if evaluator is None:
-        if state.info is None:
-            state.info = inspect_runtime(state.env.runtime, item.config.getoption("runtime_arg"),
-                                         profile=item.config.getoption("ocitest_profile"))
-        evaluator = item.config.stash[NEEDS] = Evaluator(Context(state.info, item.config.option))
+        info = runtime_self_description(item.config)
+        evaluator = item.config.stash[NEEDS] = Evaluator(Context(info, item.config.option))
     unmet = evaluator.first_unmet(wanted)
     if unmet is not None:
         pytest.skip(unmet.reason)
@@ -245,8 +258,7 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
     atexit.register(cleanup)
     try:
-        info = state.info or inspect_runtime(state.env.runtime, request.config.getoption("runtime_arg"),
-                                             profile=request.config.getoption("ocitest_profile"))
+        info = runtime_self_description(request.config)
         schemas = Schemas(state.env.schema_dir)
         rootfs = build_rootfs(workdir / "rootfs", state.env.busybox)
         harness = Harness(

@@ -29,8 +29,8 @@ from ocitest import probe
 from ocitest.bundle import Bundle
 from ocitest.conditions import no_features_command
 from ocitest.errors import HarnessError
-from ocitest.plugin import STATE
-from ocitest.runtime import Call, RuntimeInfo, inspect_runtime
+from ocitest.plugin import runtime_self_description
+from ocitest.runtime import Call, RuntimeInfo
 
 #: Test argument -> where its list lies in the Features structure.
 LISTS: dict[str, tuple[str, ...]] = {
@@ -83,13 +83,7 @@ def collection_info(config: pytest.Config) -> RuntimeInfo | None:
     The controller asked in pytest_configure; an xdist worker asks here, once, and leaves the
     answer where the harness fixture looks first, so tests run against what was collected.
     """
-    state = config.stash[STATE]
-    if state.env is None:
-        return None
-    if state.info is None:
-        state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"),
-                                     profile=config.getoption("ocitest_profile"))
-    return state.info
+    return runtime_self_description(config)
 
 
 def listed(info: RuntimeInfo | None, path: tuple[str, ...]) -> tuple[list[str], str]:
