@@ -414,13 +414,17 @@ def test_remount_changes_the_existing_mount_instead_of_adding_one(new_container,
 # -- bind mounts and propagation ----------------------------------------------------------------
 
 
+#: The checks that bind-mount a tree of host mounts the harness makes (root only).
+HOST_TREE = needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
+
+
 def submount_points(dest: str) -> list[str]:
     return [f"{dest}/{name}" for name in SUBMOUNTS]
 
 
 @requirement("config.mount-option-bind")
 @needs("program_visible_from_host")
-@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
+@HOST_TREE
 def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/bind"
@@ -437,7 +441,7 @@ def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle)
 
 @requirement("config.mount-option-rbind")
 @needs("program_visible_from_host")
-@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
+@HOST_TREE
 def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/rbind"
@@ -468,7 +472,7 @@ PROPAGATION = {
 
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in PROPAGATION])
 @needs("program_visible_from_host")
-@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
+@HOST_TREE
 def test_propagation_option_sets_the_mount_propagation(option, new_container, new_bundle):
     options, recursive, holds, wording = PROPAGATION[option]
     bundle = new_bundle()
@@ -519,7 +523,7 @@ RECURSIVE = {
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in RECURSIVE])
 @needs("kernel", "5.12", "recursive mount attributes", "mount_setattr")
 @needs("program_visible_from_host")
-@needs("privileged", "mount a tmpfs tree with submounts on the host (the bind source of the check)")
+@HOST_TREE
 def test_recursive_option_reaches_the_submounts(option, new_container, new_bundle):
     sub, holds, wording = RECURSIVE[option]
     bundle = new_bundle()
