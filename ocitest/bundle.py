@@ -6,7 +6,8 @@ import itertools
 import json
 import os
 import shutil
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import default_config
@@ -24,6 +25,8 @@ class Bundle:
     #: Host folder bind-mounted at /ocitest in the container (also where host-side hooks write).
     evidence: Path
     schemas: Schemas
+    #: The config as the factory made it, before the test changed anything (for the report's diff).
+    default: dict = field(default_factory=dict)
 
     @property
     def rootfs(self) -> Path:
@@ -72,7 +75,7 @@ class BundleFactory:
         os.chmod(evidence, 0o777)
         copy_rootfs(self.rootfs_template, path / "rootfs")
         config = default_config(self.oci_version, str(evidence), rootless=self.rootless)
-        return Bundle(path, config, evidence, self.schemas)
+        return Bundle(path, config, evidence, self.schemas, copy.deepcopy(config))
 
     @staticmethod
     def remove(bundle: Bundle) -> None:

@@ -59,8 +59,10 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     pytest_args = [*targets, "-p", "ocitest.plugin", "-p", "no:cacheprovider",
                    f"--rootdir={suites.parent}", "--runtime", env.runtime]
     pytest_args += [f"--runtime-arg={a}" for a in args.runtime_arg]
-    for option, value in (("--profile", info.profile.name), ("--json", args.json), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
-                          ("--runtime-timeout", args.runtime_timeout), ("--wait-timeout", args.wait_timeout)):
+    for option, value in (("--profile", info.profile.name), ("--json", args.json), ("--html", args.html), ("--tap", args.tap),
+                          ("--junitxml", args.junit), ("--keep-failed", args.keep_failed), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
+                          ("--runtime-timeout", args.runtime_timeout), ("--wait-timeout", args.wait_timeout),
+                          ("--test-timeout", args.test_timeout)):
         if value is not None:
             pytest_args += [option, str(value)]
     if args.strict:
@@ -153,6 +155,35 @@ def _skip_plan(args: argparse.Namespace, env: Environment, info: RuntimeInfo) ->
     return plan(collection, Evaluator(Context(info, collection.options)))
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 1 when NEW has a regression against OLD, 0 otherwise, 2 on unreadable input."""
+    from .report import diff, reading
+
+    try:
+        old, new = reading.load(args.old), reading.load(args.new)
+    except reading.BadReport as problem:
+        return _usage_error(str(problem))
+    result = diff.compare(old, new)
+    print(diff.render_json(result) if args.json else diff.render_text(result))
+    return 1 if result.regressions else 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from .report import matrix, reading
+
+    try:
+        reports = [reading.load(path) for path in args.reports]
+    except reading.BadReport as problem:
+        return _usage_error(str(problem))
+    print(matrix.render_text(reports))
+    if args.html:
+        try:
+            Path(args.html).write_text(matrix.render_html(reports))
+        except OSError as exc:
+            return _usage_error(f"cannot write {args.html}: {exc.strerror}")
+    return 0
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     import os
 
@@ -175,16 +206,30 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the compliance suites against a runtime; other arguments go to pytest")
     _common(run)
     run.add_argument("--json", metavar="FILE", help="write the JSON report here")
+    run.add_argument("--html", metavar="FILE", help="write the HTML report (self-contained) here")
+    run.add_argument("--junit", metavar="FILE", help="write JUnit XML here, with requirement properties per test")
+    run.add_argument("--tap", metavar="FILE", help="write TAP 13 here: a line per requirement")
+    run.add_argument("--keep-failed", metavar="DIR",
+                     help="for each failed test, keep its bundle and a reproduce.sh of the exact runtime calls")
     run.add_argument("--strict", action="store_true", help="exit 1 on yellow too")
     run.add_argument("--suite", action="append", metavar="NAME",
                      help="run only this suite (runtime, config, ...); repeatable (default: all)")
     run.add_argument("--runtime-timeout", type=float, metavar="S", help="time limit of one runtime call")
     run.add_argument("--wait-timeout", type=float, metavar="S", help="time limit for a container's output or exit")
+    run.add_argument("--test-timeout", type=float, metavar="S",
+                     help="hard limit of each phase of one test (default: 10 x the larger timeout, at least 120)")
     req = sub.add_parser("requirements", help="list the requirement catalog")
     req.add_argument("--json", action="store_true", help="as JSON")
     doctor = sub.add_parser("doctor", help="check the host and the runtime before a run, and name what a run will skip")
     _common(doctor)
     doctor.add_argument("--json", action="store_true", help="as JSON")
+    diff = sub.add_parser("diff", help="compare two JSON reports: regressions, fixes, new skips, new requirements")
+    diff.add_argument("old", metavar="OLD.json")
+    diff.add_argument("new", metavar="NEW.json")
+    diff.add_argument("--json", action="store_true", help="as JSON")
+    matrix = sub.add_parser("matrix", help="requirements x runtimes, from several JSON reports")
+    matrix.add_argument("reports", nargs="+", metavar="REPORT.json")
+    matrix.add_argument("--html", metavar="FILE", help="also write the matrix as a self-contained HTML file")
     return parser
 
 
@@ -202,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "requirements":
         return cmd_requirements(args)
+    if args.command == "diff":
+        return cmd_diff(args)
+    if args.command == "matrix":
+        return cmd_matrix(args)
     return cmd_doctor(args)
 
 

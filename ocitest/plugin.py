@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from . import host
+from . import evidence, host, reproducer
 from .bundle import Bundle, BundleFactory
 from .caller import become_subreaper
 from .conditions import Context, Evaluator, needs_of
@@ -28,12 +28,13 @@ from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, check_environment
 from .preflight import preflight
 from .errors import EnvironmentProblem, HarnessError
-from .report import json_report, terminal
+from .report import html, json_report, tap, terminal
 from .requirements import Catalog, load_catalog
 from .rootfs import build_rootfs
 from .runtime import Call, Runtime, RuntimeInfo, inspect_runtime
 from .schema import Schemas
 from .verdict import RequirementResult, TestResult, Verdict, exit_status, fold_all, overall
+from .watchdog import PhaseLimit, default_limit
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,6 +51,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run as an unprivileged user against the runtime's rootless mode: configs get a user "
                          "namespace mapping root to the caller; checks that need privilege are skipped")
     group.addoption("--json", dest="ocitest_json", metavar="FILE", help="write the JSON report (ocitest-report/1) here")
+    group.addoption("--html", dest="ocitest_html", metavar="FILE",
+                    help="write the HTML report (one self-contained file) here")
+    group.addoption("--tap", dest="ocitest_tap", metavar="FILE",
+                    help="write a TAP 13 report here: one line per requirement with a YAML block")
+    group.addoption("--keep-failed", dest="ocitest_keep_failed", metavar="DIR",
+                    help="for each failed test, keep its bundle and a reproduce.sh of the runtime calls in DIR")
     group.addoption("--schema-dir", metavar="DIR",
                     help="runtime-spec JSON Schema folder (default: $OCITEST_SCHEMA_DIR, else the Debian package's)")
     group.addoption("--busybox", metavar="PATH", help="static busybox for the container rootfs (default: /bin/busybox)")
@@ -57,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="time limit of one runtime call, seconds (default 30)")
     group.addoption("--wait-timeout", type=float, default=30.0, metavar="S",
                     help="time limit for a container's output or exit, seconds (default 30)")
+    group.addoption("--test-timeout", type=float, default=None, metavar="S",
+                    help="hard limit of each phase (setup, call, teardown) of one test, seconds; 0 turns it off "
+                         "(default: ten times the larger of the two timeouts above, at least 120)")
     group.addoption("--strict-verdict", action="store_true", help="exit 1 on a yellow verdict too")
     group.addoption("--skip-preflight", action="store_true",
                     help="do not check first that the runtime can create the simplest container")
@@ -73,6 +83,7 @@ class TestRecord:
     phases: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     harness_error: str = ""
     calls: list[dict] = field(default_factory=list)
+    containers: list[dict] = field(default_factory=list)
 
     def result(self) -> TestResult:
         outcome, message = "pass", ""
@@ -93,7 +104,8 @@ class TestRecord:
         if teardown and teardown[0] == "failed" and outcome in ("pass", "skip"):
             outcome, message = "error", f"teardown: {teardown[1]}"
         duration = sum(p[2] for p in self.phases.values())
-        return TestResult(self.nodeid, outcome, duration, list(self.requirements), self.calls, message)
+        return TestResult(self.nodeid, outcome, duration, list(self.requirements), self.calls, message,
+                          self.containers)
 
 
 @dataclass
@@ -116,6 +128,10 @@ class RunState:
 
 STATE = pytest.StashKey[RunState]()
 CALLS = pytest.StashKey[list]()
+#: Per test: ``evidence.ContainerEvidence`` of each container, taken before teardown removes them.
+EVIDENCE = pytest.StashKey[list]()
+#: Per test: whether setup or the test itself did not pass (so its evidence is worth keeping).
+DID_NOT_PASS = pytest.StashKey[bool]()
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -128,6 +144,11 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "the runtime's self-description or the run must meet, else the test is skipped")
     state = RunState(config=config, catalog=load_catalog())
     config.stash[STATE] = state
+    limit = config.getoption("test_timeout")
+    if limit is None and config.getoption("runtime"):
+        limit = default_limit(config.getoption("runtime_timeout"), config.getoption("wait_timeout"))
+    if limit:  # on for a compliance run; for other pytest runs that load the plugin, only when asked
+        config.pluginmanager.register(PhaseLimit(limit), "ocitest-watchdog")
     if config.getoption("runtime"):
         try:
             state.env = check_environment(config.getoption("runtime"), schema_dir=config.getoption("schema_dir"),
@@ -310,8 +331,8 @@ def new_bundle(ocitest_harness: Harness) -> Iterator[Callable[[], Bundle]]:
 
 
 @pytest.fixture
-def new_container(ocitest_harness: Harness, runtime: Runtime,
-                  new_bundle: Callable[[], Bundle]) -> Iterator[Callable[..., Container]]:
+def new_container(ocitest_harness: Harness, runtime: Runtime, new_bundle: Callable[[], Bundle],
+                  request: pytest.FixtureRequest) -> Iterator[Callable[..., Container]]:
     """Factory of containers: ``new_container(args)``; each is force-removed after the test."""
     made: list[Container] = []
 
@@ -325,9 +346,15 @@ def new_container(ocitest_harness: Harness, runtime: Runtime,
         return container
 
     yield make
+    request.node.stash[EVIDENCE] = [evidence.of_container(c) for c in made if c.bundle is not None]
     problems = []
     for container in reversed(made):
         problems += container.remove()
+    keep_dir = request.config.getoption("ocitest_keep_failed")
+    if keep_dir and made and request.node.stash.get(DID_NOT_PASS, False):
+        # The bundles are still there (new_bundle removes them after this fixture).
+        reproducer.keep(Path(keep_dir), request.node.nodeid, made, request.node.stash.get(CALLS, []),
+                        ocitest_harness.bundles.rootfs_template)
     if problems:
         pytest.fail("cleanup left the runtime in a bad state: " + "; ".join(problems), pytrace=False)
 
@@ -347,8 +374,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         info: dict = {"requirements": ids}
         if report.when == "call" and report.failed and call.excinfo is not None and not _is_violation(call.excinfo.value):
             info["harness_error"] = f"{call.excinfo.typename}: {call.excinfo.value}"
+        if report.when in ("setup", "call") and report.outcome == "failed":
+            item.stash[DID_NOT_PASS] = True
         if report.when == "teardown":
             info["calls"] = [c.to_json() for c in item.stash.get(CALLS, [])]
+            if item.stash.get(DID_NOT_PASS, False) or report.failed:
+                info["containers"] = [e.to_json() for e in item.stash.get(EVIDENCE, [])]
         report.user_properties.append(("ocitest", info))
     return report
 
@@ -381,6 +412,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     record.harness_error = record.harness_error or info.get("harness_error", "")
     if "calls" in info:
         record.calls = info["calls"]
+    if "containers" in info:
+        record.containers = info["containers"]
 
 
 _controller: list[RunState] = []
@@ -405,8 +438,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.results = fold_all(state.catalog, results)
     state.verdict = overall(state.results)
     state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    path = session.config.getoption("ocitest_json")
-    if path:
+    writers = [(path, write) for path, write in ((session.config.getoption("ocitest_json"), json_report.write),
+                                                 (session.config.getoption("ocitest_html"), html.write),
+                                                 (session.config.getoption("ocitest_tap"), tap.write)) if path]
+    if writers:
         info = state.info
         report = json_report.build(
             runtime={**(info.to_json() if info else {"path": state.option("runtime")}),
@@ -416,7 +451,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             duration=time.monotonic() - state.started,
         )
         report["interrupted"] = state.interrupted
-        json_report.write(report, path)
+        for path, write in writers:
+            write(report, path)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = exit_status(state.verdict, strict=session.config.getoption("strict_verdict"))
 
@@ -433,9 +469,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         if info.features is None:
             terminalreporter.write_line(f"features: none: {info.features_problem}")
     terminal.summarize(state.results, state.verdict, terminalreporter.write_line, interrupted=state.interrupted)
-    path = config.getoption("ocitest_json")
-    if path:
-        terminalreporter.write_line(f"JSON report: {path}")
+    for option, what in (("ocitest_json", "JSON report"), ("ocitest_html", "HTML report"), ("ocitest_tap", "TAP report"),
+                         ("ocitest_keep_failed", "reproducers of failed tests")):
+        path = config.getoption(option)
+        if path:
+            terminalreporter.write_line(f"{what}: {path}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

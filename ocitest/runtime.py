@@ -111,6 +111,7 @@ def run_command(
     open_fds = list(buffers)
     deadline = Deadline(timeout)
     timed_out = False
+    unkillable = False
     try:
         while True:
             ready = readable([pidfd, *open_fds], deadline.remaining())
@@ -135,8 +136,11 @@ def run_command(
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            wait_pidfd(pidfd, 10.0)
-        proc.wait()
+            if not wait_pidfd(pidfd, 10.0):
+                # Unkillable (stuck in the kernel): not waited for, or the whole run would hang.
+                unkillable = True
+        if not unkillable:
+            proc.wait()
         os.close(pidfd)
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:

@@ -27,6 +27,8 @@ class TestResult:
     requirements: list[str] = field(default_factory=list)
     calls: list[dict] = field(default_factory=list)
     message: str = ""
+    #: For a test that did not pass: ``evidence.ContainerEvidence.to_json()`` of each container.
+    containers: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -36,6 +38,7 @@ class TestResult:
             "requirements": list(self.requirements),
             "message": self.message,
             "calls": self.calls,
+            "containers": self.containers,
         }
 
 

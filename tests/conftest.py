@@ -69,13 +69,22 @@ def needs_root_and(runtime: str):
 def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None) -> Run:
     """``ocitest run ARGS --json FILE`` in a subprocess, exactly as a user runs it (``env`` is added)."""
     report_path = tmp_path / "report.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "ocitest.cli", "run", *args, "--json", str(report_path)],
-        capture_output=True, text=True, timeout=timeout, cwd=tmp_path, stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
+    argv = [sys.executable, "-m", "ocitest.cli", "run", *args, "--json", str(report_path)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # SIGTERM first: ocitest then removes its containers and prints where each test stood.
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        pytest.fail(f"`{' '.join(argv)}` ran past {timeout:g} s; what it printed:\n{output[-6000:]}", pytrace=False)
     report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return Run(proc.returncode, proc.stdout + proc.stderr, report)
+    return Run(proc.returncode, output, report)
 
 
 @pytest.fixture(scope="session")
