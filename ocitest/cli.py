@@ -16,7 +16,7 @@ import ocitest
 
 from . import host
 from .conditions import Context, Evaluator
-from .environment import Environment, check_environment
+from .environment import Environment, check_environment, check_outputs
 from .container import Timeouts
 from .errors import EnvironmentProblem
 from .preflight import preflight
@@ -44,6 +44,8 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox,
                                 rootless=args.rootless)
+        check_outputs({"--json": args.json, "--html": args.html, "--tap": args.tap, "--junit": args.junit},
+                      {"--keep-failed": args.keep_failed})
         suites = suites_dir()
         info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
         preflight(env, info, Timeouts(args.runtime_timeout or 30.0, args.wait_timeout or 30.0))
@@ -65,6 +67,10 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
                           ("--test-timeout", args.test_timeout)):
         if value is not None:
             pytest_args += [option, str(value)]
+    if args.junit:  # properties per <testcase> (requirement, level, reference) belong to xunit1
+        from .report.junit import FAMILY
+
+        pytest_args += ["-o", f"junit_family={FAMILY}"]
     if args.strict:
         pytest_args.append("--strict-verdict")
     if args.rootless:

@@ -17,7 +17,7 @@ from pathlib import Path
 from .bundle import Bundle
 from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
 from .errors import RuntimeTimeout, Violation
-from .host import process_alive, remove_cgroup_dirs
+from .host import parent_of, process_alive, remove_cgroup_dirs
 from .runtime import Call, Runtime
 
 _serial = itertools.count(1)
@@ -192,14 +192,23 @@ class Container:
             return None
 
     def _watch_container_process(self) -> None:
-        """Open a pidfd on the container process (pid from state, else from the pid file)."""
+        """Open a pidfd on the container process.
+
+        The pid file is taken when it names a child of ours (the process create left behind is
+        re-parented to us, the subreaper): nothing else could have put that pid there, and it
+        saves a ``state`` call on every create. Otherwise (no pid file, or a runtime whose
+        container process lives under a daemon of its own) the pid comes from ``state``.
+        """
         self.pid_file_pid = self.read_pid_file()
         pid = None
-        call, data = self.state_call()
-        if data and isinstance(data.get("pid"), int) and data["pid"] > 0:
-            pid = data["pid"]
-        else:
+        if self.pid_file_pid is not None and parent_of(self.pid_file_pid) == os.getpid():
             pid = self.pid_file_pid
+        else:
+            call, data = self.state_call()
+            if data and isinstance(data.get("pid"), int) and data["pid"] > 0:
+                pid = data["pid"]
+            else:
+                pid = self.pid_file_pid
         if pid is None:
             return
         self.pid = pid

@@ -27,7 +27,12 @@ def check_environment(runtime: str | None, *, schema_dir: str | None = None, bus
         raise EnvironmentProblem("no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)")
     path = resolve_runtime(runtime)
     if path is None:
-        raise EnvironmentProblem(f"runtime {runtime!r} was not found or is not executable: install it or pass its path")
+        given = Path(runtime)
+        if os.sep in runtime and given.is_dir():
+            raise EnvironmentProblem(f"runtime {runtime!r} is a directory: pass the runtime binary's path")
+        if os.sep in runtime and given.exists():
+            raise EnvironmentProblem(f"runtime {runtime!r} is not executable: chmod +x it, or pass the runtime binary")
+        raise EnvironmentProblem(f"runtime {runtime!r} was not found: install it or pass its path")
     if not hasattr(os, "pidfd_open"):
         raise EnvironmentProblem("ocitest needs Linux 5.3+ and Python 3.9+ (os.pidfd_open)")
     if rootless:
@@ -59,3 +64,55 @@ def _ensure_runtime_dir() -> None:
     made = tempfile.mkdtemp(prefix="ocitest-xdg-")
     os.environ["XDG_RUNTIME_DIR"] = made
     atexit.register(shutil.rmtree, made, True)
+
+
+def check_outputs(files: dict[str, str | None], folders: dict[str, str | None]) -> None:
+    """Every report file (and folder) the run will write can be written: found before the run, not after.
+
+    ``files`` and ``folders`` map an option name (for the message) to the path given, or None.
+    Missing parent folders are created, as the writers would; nothing else is left behind.
+    """
+    for option, value in [*files.items(), *folders.items()]:
+        if not value:
+            continue
+        target = Path(value)
+        folder = target if option in folders else target.parent
+        if option in files and target.is_dir():
+            raise EnvironmentProblem(f"{option} {value}: is a directory; give a file name")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EnvironmentProblem(f"{option} {value}: cannot create folder {folder}: {exc.strerror}") from None
+        probe = target if option in files else folder / f".ocitest-write-check-{os.getpid()}"
+        existed = probe.exists()
+        try:
+            with open(probe, "a"):  # opening for append changes nothing in an existing file
+                pass
+        except OSError as exc:
+            raise EnvironmentProblem(f"{option} {value}: cannot be written ({exc.strerror}); choose another path") from None
+        if not existed:
+            probe.unlink()
+
+
+#: Where bundles go when TMPDIR does not say: a tmpfs makes a rootfs copy (a few hundred symlinks)
+#: about a hundred times cheaper than a disk file system does (5 us against 0.1-0.6 ms a symlink,
+#: measured on these machines' ext4).
+TMPFS_CANDIDATE = "/dev/shm"
+
+
+def scratch_base() -> str | None:
+    """The folder for the run's working files (bundles, rootfs): ``$TMPDIR`` when set, else /dev/shm
+    when it is a writable, exec-allowing tmpfs with room, else the system default (None)."""
+    if os.environ.get("TMPDIR"):
+        return None
+    try:
+        info = os.statvfs(TMPFS_CANDIDATE)
+        with open("/proc/self/mountinfo") as f:
+            fstype = next((line.split(" - ", 1)[1].split()[0] for line in f
+                           if line.split()[4] == TMPFS_CANDIDATE), "")
+    except OSError:
+        return None
+    roomy = info.f_bavail * info.f_frsize >= 512 * 1024 * 1024
+    if fstype == "tmpfs" and roomy and not info.f_flag & os.ST_NOEXEC and os.access(TMPFS_CANDIDATE, os.W_OK | os.X_OK):
+        return TMPFS_CANDIDATE
+    return None

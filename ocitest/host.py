@@ -116,6 +116,17 @@ def cgroup_dirs(cgroups_path: str) -> list[Path]:
     return [point / relative for point in cgroup_mounts() if (point / relative).is_dir()]
 
 
+def parent_of(pid: int) -> int | None:
+    """The parent pid of ``pid`` (/proc/PID/stat), or None when it is gone or unreadable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[1]) if len(fields) > 1 else None
+
+
 def remove_cgroup_dirs(cgroups_path: str) -> None:
     """Remove what a runtime left of ``cgroups_path`` (deepest first); the harness leaves no cgroups."""
     for directory in cgroup_dirs(cgroups_path):

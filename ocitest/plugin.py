@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,10 @@ from .bundle import Bundle, BundleFactory
 from .caller import become_subreaper
 from .conditions import Context, Evaluator, needs_of
 from .container import Container, LiveContainers, Timeouts
-from .environment import Environment, check_environment
+from .environment import Environment, check_environment, check_outputs, scratch_base
 from .preflight import preflight
 from .errors import EnvironmentProblem, HarnessError
-from .report import html, json_report, tap, terminal
+from .report import html, json_report, junit, tap, terminal
 from .requirements import Catalog, load_catalog
 from .rootfs import build_rootfs
 from .runtime import Call, Runtime, RuntimeInfo, inspect_runtime
@@ -132,6 +133,8 @@ CALLS = pytest.StashKey[list]()
 EVIDENCE = pytest.StashKey[list]()
 #: Per test: whether setup or the test itself did not pass (so its evidence is worth keeping).
 DID_NOT_PASS = pytest.StashKey[bool]()
+#: Per test: the failure's text (setup or call phase), for ``--keep-failed``'s failure.txt.
+FAILURE = pytest.StashKey[str]()
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -150,6 +153,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if limit:  # on for a compliance run; for other pytest runs that load the plugin, only when asked
         config.pluginmanager.register(PhaseLimit(limit), "ocitest-watchdog")
     if config.getoption("runtime"):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             state.env = check_environment(config.getoption("runtime"), schema_dir=config.getoption("schema_dir"),
                                           rootless=config.getoption("ocitest_rootless"),
@@ -158,6 +163,9 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(f"ocitest: {problem}", returncode=2)
         if not _is_worker(config):
             try:
+                check_outputs({"--json": config.getoption("ocitest_json"), "--html": config.getoption("ocitest_html"),
+                               "--tap": config.getoption("ocitest_tap")},
+                              {"--keep-failed": config.getoption("ocitest_keep_failed")})
                 runtime_self_description(config)
             except EnvironmentProblem as problem:
                 pytest.exit(f"ocitest: {problem}", returncode=2)
@@ -259,6 +267,20 @@ class Harness:
 
 
 def _raise_interrupt(signum, frame):  # pragma: no cover - exercised by the leftover tests
+    """SIGTERM unwinds like Ctrl-C, so that fixture teardown removes every container.
+
+    On the xdist controller, the workers (which hold the containers) are told first, with the
+    SIGINT a Ctrl-C would have given them: `kill PID` reaches the controller alone.
+    """
+    if signum == signal.SIGTERM:
+        import psutil
+
+        try:
+            for child in psutil.Process().children():
+                if child.name().startswith("python"):
+                    child.send_signal(signal.SIGINT)
+        except psutil.Error:
+            pass
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -268,9 +290,7 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if state.env is None:
         pytest.exit("ocitest: no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)", returncode=2)
     become_subreaper()
-    # SIGTERM unwinds like Ctrl-C, so fixture teardown removes every container.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    workdir = Path(tempfile.mkdtemp(prefix="ocitest-"))
+    workdir = Path(tempfile.mkdtemp(prefix="ocitest-", dir=scratch_base()))
     live = LiveContainers()
 
     def cleanup() -> None:
@@ -354,7 +374,8 @@ def new_container(ocitest_harness: Harness, runtime: Runtime, new_bundle: Callab
     if keep_dir and made and request.node.stash.get(DID_NOT_PASS, False):
         # The bundles are still there (new_bundle removes them after this fixture).
         reproducer.keep(Path(keep_dir), request.node.nodeid, made, request.node.stash.get(CALLS, []),
-                        ocitest_harness.bundles.rootfs_template)
+                        ocitest_harness.bundles.rootfs_template, requirements=_requirement_ids(request.node),
+                        failure=request.node.stash.get(FAILURE, ""))
     if problems:
         pytest.fail("cleanup left the runtime in a bad state: " + "; ".join(problems), pytrace=False)
 
@@ -376,11 +397,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             info["harness_error"] = f"{call.excinfo.typename}: {call.excinfo.value}"
         if report.when in ("setup", "call") and report.outcome == "failed":
             item.stash[DID_NOT_PASS] = True
+            item.stash[FAILURE] = f"{report.when}: {_message(report)}\n\n{report.longreprtext}"
         if report.when == "teardown":
             info["calls"] = [c.to_json() for c in item.stash.get(CALLS, [])]
             if item.stash.get(DID_NOT_PASS, False) or report.failed:
                 info["containers"] = [e.to_json() for e in item.stash.get(EVIDENCE, [])]
-        report.user_properties.append(("ocitest", info))
+        # A report attribute, not a user property: it travels from xdist workers like one (the
+        # report's __dict__ is serialized) but stays out of --junitxml, which writes str() of
+        # every user property. The JUnit XML gets short string properties instead.
+        report.ocitest_info = info
+        report.user_properties += junit.properties(ids, item.config.stash[STATE].catalog)
     return report
 
 
@@ -404,7 +430,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     state = _controller_state()
     if state is None:
         return
-    info = dict(next((v for k, v in report.user_properties if k == "ocitest"), {}) or {})
+    info = dict(getattr(report, "ocitest_info", None) or {})
     if not info:
         return
     record = state.records.setdefault(report.nodeid, TestRecord(report.nodeid, info["requirements"]))

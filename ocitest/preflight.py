@@ -15,7 +15,7 @@ from pathlib import Path
 from .bundle import BundleFactory
 from .caller import become_subreaper
 from .container import Container, LiveContainers, Timeouts, new_container_id
-from .environment import Environment
+from .environment import Environment, scratch_base
 from .errors import EnvironmentProblem, RuntimeTimeout
 from .rootfs import build_rootfs
 from .runtime import RuntimeInfo
@@ -45,7 +45,7 @@ def preflight(env: Environment, info: RuntimeInfo, timeouts: Timeouts) -> None:
     # The container process is re-parented to us when create returns: reap it ourselves (this
     # machine's PID 1 may not reap orphans).
     become_subreaper()
-    workdir = Path(tempfile.mkdtemp(prefix="ocitest-preflight-"))
+    workdir = Path(tempfile.mkdtemp(prefix="ocitest-preflight-", dir=scratch_base()))
     live = LiveContainers()
     runtime = info.new_runtime(timeouts.runtime)
     try:

@@ -44,6 +44,9 @@ def is_static_elf(path: Path) -> bool:
 
 def find_busybox(explicit: str | None = None) -> Path:
     """The static busybox to put into every rootfs (``--busybox`` or the usual places)."""
+    if explicit and not Path(explicit).is_file():
+        raise EnvironmentProblem(f"--busybox {explicit}: no such file; install busybox-static "
+                                 "(apt-get install busybox-static) and pass /bin/busybox, or leave --busybox out")
     candidates = [explicit] if explicit else list(BUSYBOX_CANDIDATES)
     for candidate in candidates:
         path = Path(candidate)

@@ -72,7 +72,7 @@ def test_nothing_is_left_behind_after_the_run(runc_run):
         for call in test["calls"]:
             argv = call["argv"]
             ids.update(a for a in argv if a.startswith("ocitest-"))
-            workdirs.update(re.findall(r"(/tmp/ocitest-[^/]+)/", " ".join(argv)))
+            workdirs.update(re.findall(r"(/\S*?/ocitest-[^/ ]+)/bundles/", " ".join(argv)))
     assert ids and workdirs
     known = subprocess.run(["runc", "list", "-q"], capture_output=True, text=True, timeout=30).stdout.split()
     assert not ids & set(known), f"runc still knows {sorted(ids & set(known))}"

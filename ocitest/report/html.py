@@ -1,13 +1,276 @@
-"""The HTML report (``--html FILE``): one self-contained file for a certifier. (Being written.)"""
+"""The HTML report (``--html FILE``): one self-contained file for a certifier.
+
+Read from the JSON report alone (format ``ocitest-report/1``), so a page can also be made
+from an old report. Top to bottom: the verdict as a badge, what ran where, every requirement
+by spec section (filterable and sortable), and for each failing requirement the evidence a
+reader needs to believe the red: the runtime calls, each container's config (what changed
+from the default) and what the container printed. Nothing is fetched from the network.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+from collections import Counter
+from pathlib import Path
+
+from .page import (LEVEL_ORDER, OUTCOME_LABEL, OUTCOME_ORDER, badge, document, duration_text, esc, filter_controls,
+                   inline_code, runtime_label, sortable_header, verdict_color, verdict_text, write_atomically)
+
+_MEANING = {
+    "red": "a MUST requirement is broken",
+    "yellow": "a SHOULD requirement is broken, or the harness could not decide a requirement",
+    "green": "every requirement that applies holds; skipped checks never count as passes",
+}
+#: Column widths of the requirements table (fixed layout: long ids and messages wrap, the page never scrolls sideways).
+_COLUMNS = ('<colgroup><col style="width:21%"><col style="width:6.5%"><col style="width:7.5%"><col style="width:33%">'
+            '<col style="width:10%"><col style="width:22%"></colgroup>')
+_OUTCOME_WORD = {"pass": "pass", "fail": "fail", "skip": "skipped", "error": "error (harness undecided)"}
 
 
 def render(report: dict) -> str:
-    raise NotImplementedError
+    requirements = report.get("requirements") or []
+    title = f"ocitest: {verdict_text(report)} for {runtime_label(report)}"
+    body = "\n".join([
+        _header(report),
+        _facts(report),
+        _requirements(requirements),
+        _evidence(requirements, report.get("tests") or []),
+        f'<footer>Written by ocitest from a report of format {esc(report.get("format"))}. Requirements of the OCI '
+        f'Runtime Specification v{esc(report.get("spec_version"))} and of runtime-tools\' command-line interface.</footer>',
+    ])
+    return document(title, body)
 
 
-def write(report: dict, path: str | os.PathLike) -> None:
-    raise NotImplementedError
+def write(report: dict, path: str | os.PathLike) -> Path:
+    return write_atomically(render(report), path)
+
+
+def _header(report: dict) -> str:
+    color = verdict_color(report)
+    counts = report.get("counts") or {}
+    runtime = report.get("runtime") or {}
+    if report.get("interrupted"):
+        meaning = ("the run was interrupted: requirements it did not reach are missing or skipped, "
+                   f"so this is no verdict; so far it is {str(report.get('verdict')).upper()}")
+    else:
+        meaning = _MEANING.get(str(report.get("verdict")), "")
+    line = (f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
+            f"{counts.get('skipped', 0)} skipped, {counts.get('errors', 0)} errors")
+    tiles = [("MUST failed", counts.get("must_failed", 0), "bad"), ("SHOULD failed", counts.get("should_failed", 0), "warn"),
+             ("passed", counts.get("passed", 0), "good"), ("skipped", counts.get("skipped", 0), ""),
+             ("errors", counts.get("errors", 0), "warn")]
+    tiles_html = "".join(f'<div class="count {cls if value else ""}"><b>{esc(value)}</b>{esc(name)}</div>'
+                         for name, value, cls in tiles)
+    return (
+        '<header class="top">'
+        f'{badge(color, "PARTIAL" if report.get("interrupted") else verdict_text(report), element_id="verdict", big=True)}'
+        f'<div><h1>OCI runtime compliance: {esc(runtime.get("version") or runtime.get("path"))}</h1>'
+        f'<p class="verdict-line" id="verdict-line">{esc(verdict_text(report))} — {esc(line)}</p>'
+        f'<p class="meaning">{esc(meaning)}</p></div></header>'
+        f'<div class="counts" id="counts">{tiles_html}</div>'
+    )
+
+
+def _facts(report: dict) -> str:
+    runtime = report.get("runtime") or {}
+    host = report.get("host") or {}
+    details = runtime.get("profile_details") or {}
+    profile = str(runtime.get("profile") or "")
+    if details.get("guessed"):
+        profile += " (guessed from the name and --version)"
+    dialect = ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in details.items()
+                        if key in ("console_socket", "kill_signal", "container_process") and value)
+    if dialect:
+        profile += f"; {dialect}"
+    features = "yes" if runtime.get("features") else f"no: {runtime.get('features_problem') or 'not reported'}"
+    run_rows = [
+        ("path", runtime.get("path")),
+        ("global options", " ".join(runtime.get("args") or []) or "(none)"),
+        ("version", runtime.get("version")),
+        ("declares spec", runtime.get("spec_version")),
+        ("profile", profile),
+        ("rootless", "yes" if runtime.get("rootless") else "no"),
+        ("features command", features),
+    ]
+    host_rows = [
+        ("kernel", host.get("kernel")),
+        ("cgroup", host.get("cgroup")),
+        ("machine", host.get("machine")),
+        ("catalog", f"OCI runtime-spec v{report.get('spec_version')}"),
+        ("duration", duration_text(report.get("duration"))),
+        ("requirements", len(report.get("requirements") or [])),
+        ("tests", len(report.get("tests") or [])),
+        ("schemas", report.get("schema_dir") or "(unknown)"),
+    ]
+    return (
+        '<section class="facts" id="facts">'
+        f'<div><h2>Runtime</h2>{_kv(run_rows)}</div>'
+        f'<div><h2>Host and run</h2>{_kv(host_rows)}</div>'
+        '</section>'
+    )
+
+
+def _kv(rows: list[tuple[str, object]]) -> str:
+    return '<dl class="kv">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>"
+
+
+def _requirements(requirements: list[dict]) -> str:
+    sections: dict[str, list[dict]] = {}
+    for req in requirements:
+        sections.setdefault(str(req.get("section") or "(no section)"), []).append(req)
+    outcomes = Counter(r.get("outcome") for r in requirements)
+    levels = Counter(r.get("level") for r in requirements)
+    controls = (
+        '<div class="controls">'
+        + filter_controls("outcome", "outcome", [(o, OUTCOME_LABEL[o], outcomes[o]) for o in OUTCOME_ORDER])
+        + filter_controls("level", "level", [(lv, lv, levels[lv]) for lv in LEVEL_ORDER if levels[lv]]
+                          + [(lv, lv, n) for lv, n in levels.items() if lv not in LEVEL_ORDER])
+        + '<label>search <input type="search" id="filter-text" placeholder="id, words of a summary or message"></label>'
+        + f'<span class="shown" id="shown-count">showing {len(requirements)} of {len(requirements)}</span>'
+        + "</div>"
+    )
+    head = "".join(sortable_header(label, key) for label, key in (
+        ("requirement", "id"), ("level", "level"), ("outcome", "outcome"), ("summary", "summary"),
+        ("spec", "spec"), ("message", "message")))
+    groups = []
+    for section, items in sections.items():
+        tally = Counter(r.get("outcome") for r in items)
+        tally_text = ", ".join(f"{tally[o]} {_OUTCOME_WORD[o].split()[0]}" for o in OUTCOME_ORDER if tally[o])
+        link = items[0].get("reference") or ""
+        title = f'<a href="{esc(link)}">{esc(section)}</a>' if link else esc(section)
+        rows = "".join(_requirement_row(req) for req in items)
+        groups.append(f'<tbody class="group" data-section="{esc(section)}"><tr class="section"><th colspan="6">'
+                      f'{title}<span class="tally">{esc(tally_text)}</span></th></tr>{rows}</tbody>')
+    return (
+        '<section id="requirements-section"><h2>Requirements by spec section</h2>'
+        '<p class="meaning">Filter by outcome or level; click a column header to sort (within each section).</p>'
+        f'{controls}<table id="requirements" class="rows fixed">{_COLUMNS}<thead><tr>{head}</tr></thead>{"".join(groups)}</table>'
+        '</section>'
+    )
+
+
+def _requirement_row(req: dict) -> str:
+    outcome = str(req.get("outcome") or "")
+    level = str(req.get("level") or "")
+    rid = str(req.get("id") or "")
+    reference = str(req.get("reference") or "")
+    anchor = "#" + reference.rsplit("#", 1)[-1] if "#" in reference else "spec"
+    since = f' <span class="since">(wording since v{esc(req["since"])})</span>' if req.get("since") else ""
+    message = req.get("message") or ""
+    spec = f'<a href="{esc(reference)}">{esc(anchor)}</a>' if reference else ""
+    evidence = (f' <a class="evidence-link" href="#ev-{esc(rid)}">evidence</a>'
+                if outcome in ("fail", "error") else "")
+    return (
+        f'<tr class="req {esc(outcome)}" id="req-{esc(rid)}" data-id="{esc(rid)}" data-outcome="{esc(outcome)}" '
+        f'data-level="{esc(level)}">'
+        f'<td class="id">{esc(rid)}</td>'
+        f'<td data-sort="{_rank(LEVEL_ORDER, level)}"><span class="level {esc(level)}">{esc(level)}</span></td>'
+        f'<td data-sort="{_rank(OUTCOME_ORDER, outcome)}"><span class="outcome {esc(outcome)}">'
+        f'{esc(OUTCOME_LABEL.get(outcome, outcome))}</span></td>'
+        f'<td class="summary">{inline_code(req.get("summary"))}{since}</td>'
+        f'<td class="spec">{spec}</td>'
+        f'<td class="msg"><span class="text">{esc(message)}</span>{evidence}</td>'
+        "</tr>"
+    )
+
+
+def _rank(order: tuple[str, ...], value: str) -> int:
+    return order.index(value) if value in order else len(order)
+
+
+def _evidence(requirements: list[dict], tests: list[dict]) -> str:
+    """Per failing requirement its failing tests; a test shown under an earlier requirement is linked, not repeated."""
+    failing = [r for r in requirements if r.get("outcome") in ("fail", "error")]
+    if not failing:
+        return ('<section id="evidence"><h2>Evidence</h2><p class="meaning">No requirement failed and the harness '
+                'decided every one, so there is no evidence to show.</p></section>')
+    by_id = {t.get("nodeid"): t for t in tests}
+    numbers = {t.get("nodeid"): index for index, t in enumerate(tests)}
+    shown: dict[str, str] = {}
+    articles = []
+    for req in failing:
+        rid = str(req.get("id"))
+        outcome = str(req.get("outcome"))
+        parts = [f'<h3><span class="outcome {esc(outcome)}">{esc(OUTCOME_LABEL.get(outcome, outcome))}</span> '
+                 f'<span class="level {esc(req.get("level"))}">{esc(req.get("level"))}</span> '
+                 f'<a href="#req-{esc(rid)}">{esc(rid)}</a></h3>',
+                 f'<p>{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a></p>']
+        for nodeid in req.get("tests") or []:
+            test = by_id.get(nodeid)
+            if test is None or test.get("outcome") not in ("fail", "error"):
+                continue
+            anchor = f"t-{numbers[nodeid]}"
+            if nodeid in shown:
+                parts.append(f'<p>The test <code>{esc(nodeid)}</code> also breaks <a href="#{anchor}">{esc(shown[nodeid])}</a>: '
+                             "its evidence is shown there.</p>")
+                continue
+            shown[nodeid] = rid
+            parts.append(_test(test, anchor))
+        articles.append(f'<article class="evidence {esc(outcome)}" id="ev-{esc(rid)}">{"".join(parts)}</article>')
+    return ('<section id="evidence"><h2>Evidence of failing requirements</h2>'
+            '<p class="meaning">For each failing test: its message, every runtime call it made, and each container\'s '
+            'config (the changes from ocitest\'s default config, then the whole config.json) and output.</p>'
+            + "".join(articles) + "</section>")
+
+
+def _test(test: dict, anchor: str) -> str:
+    """Open from the start: the evidence is what the page is for, and a closed <details> does not print."""
+    calls = test.get("calls") or []
+    containers = test.get("containers") or []
+    body = [f'<p><b>{esc(str(test.get("outcome")).upper())}</b> after {esc(duration_text(test.get("duration")))}, '
+            f'the message:</p><pre class="message">{esc(test.get("message") or "(no message)")}</pre>',
+            f"<h4>Runtime calls ({len(calls)})</h4>" if calls else "<p>The test made no runtime call.</p>"]
+    body += [_call(call) for call in calls]
+    if containers:
+        body.append(f"<h4>Containers ({len(containers)})</h4>")
+        body += [_container(container) for container in containers]
+    return (f'<details class="test" id="{esc(anchor)}" open><summary><code>{esc(test.get("nodeid"))}</code></summary>'
+            + "".join(body) + "</details>")
+
+
+def _call(call: dict) -> str:
+    argv = [str(a) for a in call.get("argv") or []]
+    if call.get("timed_out"):
+        ended = "timed out (killed)"
+    elif call.get("exit") is None:
+        ended = "no exit status"
+    else:
+        ended = f"exit {call.get('exit')}"
+    duration = call.get("duration")
+    took = f"{duration * 1000:.0f} ms" if isinstance(duration, (int, float)) else "?"
+    note = f' — {esc(call["note"])}' if call.get("note") else ""
+    return (f'<div class="call"><div class="cmd mono">$ {esc(shlex.join(argv))}</div>'
+            f'<div class="meta">{esc(ended)} after {esc(took)}{note}</div>'
+            f'{_stream("stderr", call.get("stderr"))}{_stream("stdout", call.get("stdout"))}</div>')
+
+
+def _stream(name: str, text: str | None) -> str:
+    if not text:
+        return f'<div class="meta">{esc(name)}: (empty)</div>'
+    return f'<div class="meta">{esc(name)}:</div><pre class="{esc(name)}">{esc(text)}</pre>'
+
+
+def _container(container: dict) -> str:
+    changes = container.get("config_changes") or []
+    if changes:
+        rows = "".join(
+            f'<tr><td>{esc(c.get("op"))}</td><td>{esc(c.get("path"))}</td>'
+            f'<td>{esc(_json(c["old"])) if "old" in c else ""}</td><td>{esc(_json(c["value"])) if "value" in c else ""}</td></tr>'
+            for c in changes)
+        change_html = (f'<table class="changes"><thead><tr><th>op</th><th>path</th><th>default</th><th>used</th></tr>'
+                       f"</thead><tbody>{rows}</tbody></table>")
+    else:
+        change_html = '<div class="meta">config: ocitest\'s default config, unchanged</div>'
+    config = container.get("config")
+    full = ("<details><summary>the whole config.json</summary>"
+            f'<pre class="config">{esc(json.dumps(config, indent=2))}</pre></details>') if config is not None else ""
+    return (f'<div class="container"><div><b>container</b> <code>{esc(container.get("id"))}</code></div>'
+            f'<div class="meta">bundle {esc(container.get("bundle"))}; ended: {esc(container.get("exit") or "not seen to end")}'
+            f'</div>{change_html}{full}'
+            f'{_stream("program stdout", container.get("stdout"))}{_stream("program stderr", container.get("stderr"))}</div>')
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
