@@ -104,13 +104,18 @@ def bundles(factory: BundleFactory, n: int) -> float:
     return time.monotonic() - started
 
 
-def suite(runtime: str, workers: str | None) -> float:
+def suite(runtime: str, workers: str | None) -> tuple[float, str]:
+    """Wall time of the whole compliance suite, and its verdict line (a run that broke is no figure)."""
     args = [sys.executable, "-m", "ocitest.cli", "run", "--runtime", runtime, "-q"]
     if workers:
         args += ["-n", workers]
     started = time.monotonic()
-    subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
-    return time.monotonic() - started
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    seconds = time.monotonic() - started
+    last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    if done.returncode not in (0, 1) or ", 0 errors" not in last:
+        raise SystemExit(f"bench: the suite run against {runtime} did not complete cleanly (exit {done.returncode}): {last}")
+    return seconds, last
 
 
 def main() -> int:
@@ -143,8 +148,8 @@ def main() -> int:
                "harness_ms": 1000 * b / args.n, "ratio": b / a, "overhead_ms": 1000 * (b - a) / args.n, "bundle_ms": 1000 * fresh / args.n,
                "scratch": scratch_base() or tempfile.gettempdir()}
         if not args.no_suite:
-            row["suite_1_worker_s"] = suite(name, None)
-            row["suite_auto_workers_s"] = suite(name, "auto")
+            row["suite_1_worker_s"], row["verdict"] = suite(name, None)
+            row["suite_auto_workers_s"], _ = suite(name, "auto")
             row["cpus"] = os.cpu_count()
         results.append(row)
         print(f"{name} ({info.version}): raw {row['raw_ms']:.1f} ms/lifecycle, ocitest {row['harness_ms']:.1f} ms/lifecycle, "
