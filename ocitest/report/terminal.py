@@ -14,16 +14,17 @@ _MARK = {"fail": "FAIL", "error": "ERROR", "skip": "skip", "pass": "pass"}
 
 
 def summarize(results: list[RequirementResult], verdict: Verdict, write: Write, *, interrupted: bool = False) -> None:
-    sections: dict[str, list[RequirementResult]] = {}
+    documents: dict[str, dict[str, list[RequirementResult]]] = {}
     for result in results:
-        sections.setdefault(result.requirement.section, []).append(result)
-    write("requirements by spec section:", bold=True)
-    width = max((len(s) for s in sections), default=0)
-    for section, items in sections.items():
-        counts = Counter(r.outcome for r in items)
-        parts = ", ".join(f"{counts[o]} {o}" for o in ("pass", "fail", "error", "skip") if counts[o])
-        bad = counts["fail"] or counts["error"]
-        write(f"  {section:<{width}}  {parts}", red=bool(counts["fail"]), yellow=bool(bad and not counts["fail"]))
+        section = result.requirement.section
+        documents.setdefault(section.split("#", 1)[0], {}).setdefault(section, []).append(result)
+    write("requirements by spec document and section:", bold=True)
+    width = max([len(d) for d in documents] + [len(s.split("#", 1)[-1]) + 3 for ss in documents.values() for s in ss],
+                default=0)
+    for document, sections in documents.items():
+        _count_line(f"  {document:<{width}}", [r for items in sections.values() for r in items], write, bold=True)
+        for section, items in sections.items():
+            _count_line(f"    {'#' + section.split('#', 1)[-1]:<{width - 2}}", items, write)
     failing = [r for r in results if r.outcome in ("fail", "error")]
     if failing:
         write("")
@@ -42,3 +43,11 @@ def summarize(results: list[RequirementResult], verdict: Verdict, write: Write, 
     if interrupted:
         color = {"yellow": True}
     write(verdict.line(interrupted=interrupted), bold=True, **color)
+
+
+def _count_line(label: str, items: list[RequirementResult], write: Write, *, bold: bool = False) -> None:
+    """``label`` followed by the outcomes' counts; red when a requirement failed, yellow on errors only."""
+    counts = Counter(r.outcome for r in items)
+    parts = ", ".join(f"{counts[o]} {o}" for o in ("pass", "fail", "error", "skip") if counts[o])
+    bad = counts["fail"] or counts["error"]
+    write(f"{label}  {parts}", red=bool(counts["fail"]), yellow=bool(bad and not counts["fail"]), bold=bold)
