@@ -17,7 +17,7 @@ from pathlib import Path
 from .bundle import Bundle
 from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
 from .errors import RuntimeTimeout, Violation
-from .host import parent_of, process_alive, remove_cgroup_dirs
+from .host import container_cgroup_dirs, parent_of, process_alive, remove_cgroup_tree
 from .runtime import Call, Runtime
 
 _serial = itertools.count(1)
@@ -85,6 +85,7 @@ class Container:
         self.pid: int | None = None
         self.pid_file = bundle.path / "container.pid"
         self.pid_file_pid: int | None = None
+        self.create_attempted = False
 
     # -- lifecycle operations -------------------------------------------------------------
 
@@ -114,6 +115,7 @@ class Container:
                 self.console = ConsoleSocket(self.bundle.path / "console.sock")
                 console_arg = self.console.path
         self.live.add(self)
+        self.create_attempted = True
         call = self.runtime.create(
             self.id,
             (self.bundle.path if bundle_arg is None else bundle_arg) if bundle_option else None,
@@ -296,6 +298,10 @@ class Container:
                 after, _ = self.state_call()
                 if after.ok:
                     problems.append(f"{self.id}: the runtime still knows the container after delete ({after.describe()})")
+            elif self.create_attempted:
+                # Unknown to state, yet a create cut short (timeout, Ctrl-C) can leave state behind
+                # that only delete --force clears (runc: an empty folder under its root).
+                self.runtime.delete(self.id, force=True)
         except RuntimeTimeout as exc:
             problems.append(f"{self.id}: cleanup call hung: {exc}")
         if self.watch is not None:
@@ -311,7 +317,10 @@ class Container:
         reap_strays()
         if self.id:
             # Some runtimes (runsc) leave a cgroup named after the container in every hierarchy
-            # even after delete; rmdir only removes empty ones, so nothing live is touched.
-            remove_cgroup_dirs(f"/{self.id}")
+            # even after delete, and a create cut short (timeout, Ctrl-C) leaves cgroups the runtime
+            # no longer knows: at the root, or under our own cgroup. rmdir only removes empty ones,
+            # so nothing live is touched.
+            for directory in container_cgroup_dirs(self.id):
+                remove_cgroup_tree(directory)
         self.live.discard(self)
         return problems

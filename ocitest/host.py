@@ -116,6 +116,51 @@ def cgroup_dirs(cgroups_path: str) -> list[Path]:
     return [point / relative for point in cgroup_mounts() if (point / relative).is_dir()]
 
 
+def own_cgroup_paths() -> dict[Path, str]:
+    """Per hierarchy mount point, the cgroup this process is in there (from /proc/self/cgroup).
+
+    A runtime given no ``linux.cgroupsPath`` may place the container under its caller's cgroup
+    (runc does so in a v1 hierarchy where the caller is not at the root), so that is one of the
+    places a container's cgroup can be when the runtime has lost track of it.
+    """
+    own: dict[frozenset, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        own[frozenset(filter(None, controllers.split(",")))] = path
+    found: dict[Path, str] = {}
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[2] not in ("cgroup", "cgroup2"):
+            continue
+        options = set(fields[3].split(","))
+        for controllers, path in own.items():
+            if (fields[2] == "cgroup2" and not controllers) or (controllers and controllers <= options):
+                found[Path(fields[1])] = path
+                break
+    return found
+
+
+def container_cgroup_dirs(container_id: str) -> list[Path]:
+    """Directories named after a container that has no cgroupsPath: at each hierarchy's root, and
+    under the harness's own cgroup there (where the runtime's child processes start)."""
+    candidates = {point / container_id for point in cgroup_mounts()}
+    candidates |= {point / path.strip("/") / container_id for point, path in own_cgroup_paths().items()}
+    return sorted(p for p in candidates if p.is_dir())
+
+
+def remove_cgroup_tree(directory: Path) -> None:
+    """rmdir ``directory`` and its sub-cgroups, deepest first; a busy one (live processes) stays."""
+    for sub in sorted((p for p in directory.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        try:
+            sub.rmdir()
+        except OSError:
+            pass
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+
+
 def parent_of(pid: int) -> int | None:
     """The parent pid of ``pid`` (/proc/PID/stat), or None when it is gone or unreadable."""
     try:
@@ -130,15 +175,7 @@ def parent_of(pid: int) -> int | None:
 def remove_cgroup_dirs(cgroups_path: str) -> None:
     """Remove what a runtime left of ``cgroups_path`` (deepest first); the harness leaves no cgroups."""
     for directory in cgroup_dirs(cgroups_path):
-        for sub in sorted((p for p in directory.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-            try:
-                sub.rmdir()
-            except OSError:
-                pass
-        try:
-            directory.rmdir()
-        except OSError:
-            pass
+        remove_cgroup_tree(directory)
 
 
 def proc_status(pid: int | str) -> dict[str, str]:

@@ -28,8 +28,11 @@ def _known_containers(runtime: str, marks: list[str], tmpdir: str) -> list[str]:
         listed = json.loads(out.stdout or "[]") or []
     except ValueError:
         return [f"`{runtime} list` printed no JSON: {out.stdout[:200]!r} {out.stderr[:200]!r}"]
-    return [f"{c.get('id')} ({c.get('status')}, bundle {c.get('bundle')})" for c in listed
-            if any(c.get("id", "").startswith(m) for m in marks) or str(c.get("bundle", "")).startswith(tmpdir)]
+    found = [f"{c.get('id')} ({c.get('status')}, bundle {c.get('bundle')})" for c in listed
+             if any(c.get("id", "").startswith(m) for m in marks) or str(c.get("bundle", "")).startswith(tmpdir)]
+    # State the runtime half knows (a create cut short): runc names it on stderr, "load container ID: ...".
+    found += [f"half-known: {line.strip()}" for line in out.stderr.splitlines() if any(m in line for m in marks)]
+    return found
 
 
 def _processes(pids: set[int], marks: list[str], tmpdir: str) -> list[str]:

@@ -167,10 +167,10 @@ def _write(folder: Path, root: Path, nodeid: str, containers: list, calls: list,
                 problems.append(f"{b.name}: root.path {root_path!r} is outside the bundle; the script does not make it")
         kept_config = paths.json(config)
         (b.kept / "config.json").write_text(json.dumps(kept_config, indent=2) + "\n")
-        notes += _missing_sources(b, kept_config)
         (b.kept / "evidence").mkdir()
         os.chmod(b.kept / "evidence", 0o777)
         copy_bundle_files(b, paths, problems)
+        notes += _missing_sources(b, kept_config)  # after the copies: what is still missing
         try:
             rootfs_difference(b, template, paths, problems)
         except OSError as exc:

@@ -190,7 +190,7 @@ class Script:
     - create: the container gets a held stdin (a FIFO with a background writer) and its stdout and
       stderr go to files, where the runtime's own create output lands too (as in ocitest's pipes);
     - start: the harness touches evidence/start-invoked first (programs look for it);
-    - a ``state`` that ocitest saw "stopped", or a plain ``delete`` that succeeded: ocitest had
+    - a ``state`` that ocitest saw "stopped", or a plain ``delete`` that succeeded after a start: ocitest had
       waited for the program's exit (and closed its stdin to end a waiting one), so the script
       closes stdin and polls ``state`` for a bounded time;
     - a ``create`` without ``--bundle`` or with a relative one ran in the bundle's folder or its
@@ -211,6 +211,8 @@ class Script:
         self.by_id: dict[str, list[KeptBundle]] = {}
         #: Container ID -> the keys of the held stdins of its creates (see hold_stdin).
         self.holders: dict[str, list[str]] = {}
+        #: Containers a ``start`` was replayed for: only those had a program whose exit ocitest awaited.
+        self.started: set[str] = set()
         for bundle in bundles:
             for cid in bundle.ids:
                 self.by_id.setdefault(cid, []).append(bundle)
@@ -322,11 +324,14 @@ class Script:
                 lines.append("cd - >/dev/null || exit 2")
             return lines
         if p.command == "start":
+            self.started.add(p.container or "")
             for bundle in mine:
                 lines.append(f': >"$HERE/{bundle.name}/evidence/start-invoked"  '
                              "# ocitest marks start as invoked for the program")
+        # A plain delete that succeeded after a start: the harness had waited for the exit first. Not
+        # after create alone: deleting a created container is itself a check (it must fail).
         waited = (p.command == "state" and _state_status(call) == "stopped") or (
-            p.command == "delete" and "--force" not in p.rest and call.exit == 0)
+            p.command == "delete" and "--force" not in p.rest and call.exit == 0 and p.container in self.started)
         if waited and p.container:
             lines.append("# ocitest had waited for the program's exit here (closing its stdin ends a waiting one)")
             lines += [f"release {key}" for key in self.holders.get(p.container, [])]
