@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,24 +64,12 @@ def needs_root_and(runtime: str):
 
 
 def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None) -> Run:
-    """``ocitest run ARGS --json FILE`` in a subprocess, exactly as a user runs it (``env`` is added)."""
-    report_path = tmp_path / "report.json"
-    argv = [sys.executable, "-m", "ocitest.cli", "run", *args, "--json", str(report_path)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        # SIGTERM first: ocitest then removes its containers and prints where each test stood.
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-        pytest.fail(f"`{' '.join(argv)}` ran past {timeout:g} s; what it printed:\n{output[-6000:]}", pytrace=False)
-    report = json.loads(report_path.read_text()) if report_path.exists() else None
-    return Run(proc.returncode, output, report)
+    """``ocitest run ARGS --json FILE`` in a subprocess to its end, exactly as a user runs it (``env`` is added)."""
+    from .live_run import LiveRun
+
+    run = LiveRun.start(tmp_path, *args, env=env, private_tmp=False)
+    code = run.finish(timeout)
+    return Run(code, run.output, run.report())
 
 
 @pytest.fixture(scope="session")

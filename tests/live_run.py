@@ -1,6 +1,7 @@
-"""``ocitest run`` in the background, watched as it goes: for the tests that interrupt a run or look for
-what it left behind. The run gets its own session and its own TMPDIR; its pytest pids are collected
-while it runs (xdist workers included), because they are what its container IDs carry.
+"""``ocitest run`` in a subprocess, watched as it goes: every harness test that runs ocitest does it
+through here (``conftest.run_ocitest`` for a run to its end). The run gets its own session; with
+``private_tmp`` also its own TMPDIR, for the tests that look for what it left behind. Its pytest pids
+are collected while it runs (xdist workers included), because they are what its container IDs carry.
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ class LiveRun:
     output: str = ""
     pids: set[int] = field(default_factory=set)
     eof: bool = False
-    started: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def start(cls, tmp_path: Path, *args: str) -> "LiveRun":
+    def start(cls, tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+              private_tmp: bool = True) -> "LiveRun":
+        """Start ``ocitest run ARGS --json tmp_path/report.json``; ``env`` is added to the environment.
+
+        ``private_tmp``: TMPDIR is a fresh folder under ``tmp_path`` (then also where bundles go,
+        instead of a tmpfs: slower, but everything the run makes is in one known place).
+        """
         tmpdir = tmp_path / "tmp"
-        tmpdir.mkdir()
+        if private_tmp:
+            tmpdir.mkdir()
         report = tmp_path / "report.json"
         proc = subprocess.Popen(
             [sys.executable, "-m", "ocitest.cli", "run", *args, "--json", str(report)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp_path,
-            env={**os.environ, "TMPDIR": str(tmpdir)}, start_new_session=True,
+            env={**os.environ, **(env or {}), **({"TMPDIR": str(tmpdir)} if private_tmp else {})},
+            start_new_session=True,
         )
         os.set_blocking(proc.stdout.fileno(), False)
         run = cls(proc, tmpdir, report)
@@ -78,18 +86,24 @@ class LiveRun:
             self.proc.send_signal(signum)
 
     def finish(self, timeout: float) -> int:
-        """Wait for the end, reading everything; a run still there after ``timeout`` is a failure."""
+        """Wait for the end, reading everything. A run still there after ``timeout`` fails the test with
+        what it printed, after a SIGTERM (ocitest then removes its containers) and, 120 s later, SIGKILL."""
         self.read_until(lambda _: False, timeout)
         try:
             return self.proc.wait(timeout=5 if self.eof else 0.1)
         except subprocess.TimeoutExpired:
+            pass
+        self.signal(signal.SIGTERM, group=False)
+        self.read_until(lambda _: False, 120)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            raise AssertionError(f"the run did not end within {timeout:g} s; it printed:\n{self.output[-4000:]}") from None
+        import pytest
 
-    @property
-    def seconds(self) -> float:
-        return time.monotonic() - self.started
+        pytest.fail(f"`ocitest run` did not end within {timeout:g} s; what it printed:\n{self.output[-6000:]}",
+                    pytrace=False)
 
     def report(self) -> dict | None:
         return json.loads(self.report_path.read_text()) if self.report_path.exists() else None
