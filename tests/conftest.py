@@ -6,6 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -70,6 +71,23 @@ def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str
     run = LiveRun.start(tmp_path, *args, env=env, private_tmp=False)
     code = run.finish(timeout)
     return Run(code, run.output, run.report())
+
+
+@pytest.fixture(scope="session")
+def runc_on(tmp_path_factory) -> Callable[..., Run]:
+    """``runc_on(*selection)``: runc's own run of that selection, the baseline against which a
+    misbehaving runtime's reds must be "exactly" its own. One run per selection and pytest process,
+    however many tests and files ask for it."""
+    if os.geteuid() != 0 or shutil.which("runc") is None:
+        pytest.skip("needs root and runc")
+    runs: dict[tuple[str, ...], Run] = {}
+
+    def baseline(*selection: str) -> Run:
+        if selection not in runs:
+            runs[selection] = run_ocitest(tmp_path_factory.mktemp("runc"), "--runtime", "runc", *selection)
+        return runs[selection]
+
+    return baseline
 
 
 @pytest.fixture(scope="session")

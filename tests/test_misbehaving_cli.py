@@ -20,15 +20,8 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def runc_cli(tmp_path_factory):
-    """runc itself on the cli suite: the baseline (runc has known reds there, e.g. kill --signal)."""
-    run = run_ocitest(tmp_path_factory.mktemp("runc-cli"), "--runtime", "runc", *SELECTION)
-    return run  # assert_red_on_exactly checks it has a report and no harness errors
-
-
 @needs_root_and("runc")
 @pytest.mark.parametrize("wrapper", sorted(CASES))
-def test_misbehaving_runtime_is_red_on_exactly_its_cli_requirement(wrapper, runc_cli, tmp_path):
+def test_misbehaving_runtime_is_red_on_exactly_its_cli_requirement(wrapper, runc_on, tmp_path):
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), *SELECTION)
-    assert_red_on_exactly(run, runc_cli, CASES[wrapper], wrapper)
+    assert_red_on_exactly(run, runc_on(*SELECTION), CASES[wrapper], wrapper)

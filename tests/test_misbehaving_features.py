@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, ROOT, Run, assert_red_on_exactly, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, ROOT, assert_red_on_exactly, needs_root_and, run_ocitest
 
 #: runtime-spec v1.3.0 JSON Schemas beside the checkout (with features-schema.json).
 SCHEMA_DIR = ROOT.parent / "shared" / "runtime-spec-v1.3.0"
@@ -29,16 +29,11 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def runc_features_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return run_ocitest(tmp_path_factory.mktemp("runc-features"), "--runtime", "runc", *SUITE)
-
-
 @needs_root_and("runc")
 @pytest.mark.skipif(not (SCHEMA_DIR / "features-schema.json").is_file(),
                     reason=f"the runtime-spec v1.3.0 schemas are not at {SCHEMA_DIR}")
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_false_features_claim_is_red_on_exactly_its_requirement(case: str, runc_features_run: Run, tmp_path: Path):
+def test_a_false_features_claim_is_red_on_exactly_its_requirement(case: str, runc_on, tmp_path: Path):
     wrapper, env, expected = CASES[case]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), *SUITE, env=env)
-    assert_red_on_exactly(run, runc_features_run, expected, f"{wrapper} ({case})")
+    assert_red_on_exactly(run, runc_on(*SUITE), expected, f"{wrapper} ({case})")

@@ -19,15 +19,9 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def runc_selection(tmp_path_factory):
-    run = run_ocitest(tmp_path_factory.mktemp("runc-hooks-terminal"), "--runtime", "runc", *SELECTION)
-    return run  # assert_red_on_exactly checks it has a report and no harness errors
-
-
 @needs_root_and("runc")
 @pytest.mark.parametrize("wrapper", sorted(CASES))
-def test_misbehaving_runtime_is_red_on_exactly_its_requirement(wrapper, runc_selection, tmp_path):
+def test_misbehaving_runtime_is_red_on_exactly_its_requirement(wrapper, runc_on, tmp_path):
     expected = CASES[wrapper]
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), *SELECTION)
-    assert_red_on_exactly(run, runc_selection, expected, wrapper)
+    assert_red_on_exactly(run, runc_on(*SELECTION), expected, wrapper)

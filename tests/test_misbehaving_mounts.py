@@ -8,14 +8,9 @@ from .conftest import BAD_RUNTIMES, assert_red_on_exactly, needs_root_and, run_o
 SELECTION = ("-k", "test_mounts")
 
 
-@pytest.fixture(scope="module")
-def runc_mounts_run(tmp_path_factory):
-    return run_ocitest(tmp_path_factory.mktemp("runc-mounts"), "--runtime", "runc", *SELECTION)
-
-
 @needs_root_and("runc")
 @pytest.mark.parametrize("option", ["nosuid", "noexec"])
-def test_a_runtime_dropping_one_mount_option_is_red_on_exactly_that_option(option, runc_mounts_run, tmp_path, monkeypatch):
+def test_a_runtime_dropping_one_mount_option_is_red_on_exactly_that_option(option, runc_on, tmp_path, monkeypatch):
     monkeypatch.setenv("OCITEST_DROP_OPTION", option)
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "drops_mount_options"), "--wait-timeout", "5", *SELECTION)
-    assert_red_on_exactly(run, runc_mounts_run, {f"config.mount-option-{option}"}, f"dropping `{option}` from every mount")
+    assert_red_on_exactly(run, runc_on(*SELECTION), {f"config.mount-option-{option}"}, f"dropping `{option}` from every mount")
