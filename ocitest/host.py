@@ -162,14 +162,11 @@ def remove_cgroup_tree(directory: Path) -> None:
 
 
 def parent_of(pid: int) -> int | None:
-    """The parent pid of ``pid`` (/proc/PID/stat), or None when it is gone or unreadable."""
+    """The parent pid of ``pid``, or None when it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).ppid()
+    except psutil.NoSuchProcess:
         return None
-    # The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    fields = stat[stat.rfind(")") + 2:].split()
-    return int(fields[1]) if len(fields) > 1 else None
 
 
 def remove_cgroup_dirs(cgroups_path: str) -> None:
