@@ -2,18 +2,62 @@
 
 Data flow of one check: bundle (config.json + rootfs) -> runtime (the command-line API) ->
 caller (stdio, exit code, console) -> verdict (per requirement) -> report.
+
+The suite-facing API: a file under suites/ imports only from ``ocitest`` (the names in
+``__all__`` below), ``ocitest.host`` (facts about the host: mounts, cgroups, processes,
+capabilities, what the host supports) and ``ocitest.probe`` (the program a container runs).
+Everything else may move without a suite noticing; tests/test_suite_api.py holds the suites
+to this.
 """
+
+from __future__ import annotations
 
 import pytest
 
+from .bundle import Bundle
+from .caller import reap_strays
+# needs: declare what the check needs from the host, the runtime's self-description or the run:
+# ``@needs("cgroup_controller", "memory")`` (names and reasons in ocitest/conditions.py). Unmet,
+# the test is skipped with the reason, and ``ocitest doctor`` lists that skip before any run.
+from .conditions import needs, no_features_command
+from .config import EVIDENCE_DIR
+from .container import START_TOKEN, new_container_id
+from .errors import HarnessError, RuntimeTimeout, Violation
+from .requirements import load_catalog
+from .runtime import Call, Runtime, RuntimeInfo
+from .schema import FEATURES_SCHEMA, Schemas
+from .waits import read_available, readable, set_nonblocking
+
 __version__ = "0.1.0"
+
+SPEC_VERSION = "1.3.0"
 
 #: Tie a test to the catalog requirement(s) it checks: ``@requirement("runtime.state-schema")``.
 requirement = pytest.mark.requirement
 
-#: Declare what the check needs from the host, the runtime's self-description or the run:
-#: ``@needs("cgroup_controller", "memory")`` (names and reasons in ocitest/conditions.py). Unmet,
-#: the test is skipped with the reason, and ``ocitest doctor`` lists that skip before any run.
-from .conditions import needs  # noqa: E402,F401  (re-exported; after requirement)
 
-SPEC_VERSION = "1.3.0"
+
+def runtime_self_description(config: pytest.Config) -> RuntimeInfo | None:
+    """The runtime's self-description while pytest collects (None when no runtime was given): asked
+    once per pytest process, and the same answer the checks' ``runtime_info`` fixture gives."""
+    # Imported on first use, not with the package: pytest must be the first to import its plugin
+    # module so that it can rewrite the plugin's asserts (it warns when the module came in earlier).
+    from .plugin import runtime_self_description as asked
+
+    return asked(config)
+
+
+__all__ = [
+    # marking a check
+    "requirement", "needs", "SPEC_VERSION",
+    # what went wrong
+    "Violation", "RuntimeTimeout", "HarnessError",
+    # the bundle and the container
+    "Bundle", "EVIDENCE_DIR", "START_TOKEN", "new_container_id", "reap_strays",
+    # the runtime and what it says of itself
+    "Call", "Runtime", "RuntimeInfo", "runtime_self_description", "no_features_command",
+    # the catalog and the schemas
+    "load_catalog", "FEATURES_SCHEMA", "Schemas",
+    # reading a container's output without blocking
+    "read_available", "readable", "set_nonblocking",
+]

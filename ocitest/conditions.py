@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import pytest
 
-from . import cgroupfs, hostsupport
+from .host import cgroups, support
 from .host import cgroup_layout, proc_limits
 
 if TYPE_CHECKING:
@@ -229,7 +229,7 @@ def _runtime_timeout_at_least(ctx: Context, seconds: float, what: str) -> str | 
 def _kernel(ctx: Context, version: str, feature: str, via: str = "") -> str | None:
     """The host kernel is at least this version."""
     major, minor = (int(p) for p in version.split(".")[:2])
-    if hostsupport.kernel_at_least(major, minor):
+    if support.kernel_at_least(major, minor):
         return None
     return f"{feature} need Linux {version}{f' ({via})' if via else ''}, this host runs {platform.release()}"
 
@@ -237,19 +237,19 @@ def _kernel(ctx: Context, version: str, feature: str, via: str = "") -> str | No
 @condition("namespace_kind")
 def _namespace_kind(ctx: Context, kind: str) -> str | None:
     """The host kernel has namespaces of this kind."""
-    return hostsupport.namespace_missing(kind)
+    return support.namespace_missing(kind)
 
 
 @condition("new_namespace")
 def _new_namespace(ctx: Context, kind: str) -> str | None:
     """The host can give a container a new namespace of this kind (the kernel has it; user: allowed)."""
-    return hostsupport.new_namespace_refused(kind)
+    return support.new_namespace_refused(kind)
 
 
 @condition("user_namespaces")
 def _user_namespaces(ctx: Context) -> str | None:
     """The host allows new user namespaces."""
-    return hostsupport.userns_forbidden()
+    return support.userns_forbidden()
 
 
 @condition("host_tool")
@@ -270,20 +270,20 @@ def _machine_in(ctx: Context, what: str, *machines: str) -> str | None:
 @condition("numa")
 def _numa(ctx: Context) -> str | None:
     """The host kernel has NUMA support (node0)."""
-    return None if hostsupport.numa() else "the host kernel has no NUMA support (no /sys/devices/system/node/node0)"
+    return None if support.numa() else "the host kernel has no NUMA support (no /sys/devices/system/node/node0)"
 
 
 @condition("huge_pages")
 def _huge_pages(ctx: Context) -> str | None:
     """The kernel has huge page sizes."""
-    return None if hostsupport.hugepage_sizes() else "the kernel has no huge page sizes"
+    return None if support.hugepage_sizes() else "the kernel has no huge page sizes"
 
 
 @condition("mount8_tmpfs")
 def _mount8_tmpfs(ctx: Context, *options: str) -> str | None:
     """mount(8) on this host mounts a tmpfs with these options (the oracle of the check)."""
-    ok, text = hostsupport.mount8_tmpfs(tuple(options))
-    return None if ok else f"mount(8) on this host refuses a tmpfs with {list(options)}: {text}"
+    made, text = support.mount8_tmpfs(tuple(options))
+    return None if made else f"mount(8) on this host refuses a tmpfs with {list(options)}: {text}"
 
 
 # -- security modules -------------------------------------------------------------------------
@@ -292,13 +292,13 @@ def _mount8_tmpfs(ctx: Context, *options: str) -> str | None:
 @condition("apparmor")
 def _apparmor(ctx: Context) -> str | None:
     """AppArmor is enabled on the host."""
-    return None if hostsupport.apparmor_enabled() else "AppArmor is not enabled on this host"
+    return None if support.apparmor_enabled() else "AppArmor is not enabled on this host"
 
 
 @condition("apparmor_enforce_profile")
 def _apparmor_enforce_profile(ctx: Context) -> str | None:
     """An AppArmor profile is loaded in enforce mode."""
-    if hostsupport.apparmor_enforce_profile() is None:
+    if support.apparmor_enforce_profile() is None:
         return "no AppArmor profile is loaded in enforce mode on this host"
     return None
 
@@ -306,7 +306,7 @@ def _apparmor_enforce_profile(ctx: Context) -> str | None:
 @condition("selinux")
 def _selinux(ctx: Context) -> str | None:
     """SELinux is enabled on the host."""
-    return None if hostsupport.selinux_enabled() else "SELinux is not enabled on this host"
+    return None if support.selinux_enabled() else "SELinux is not enabled on this host"
 
 
 # -- the harness's own limits and capabilities ------------------------------------------------
@@ -316,7 +316,7 @@ def _selinux(ctx: Context) -> str | None:
 def _rlimit_settable(ctx: Context, rtype: str, row: str, soft: int, hard: int) -> str | None:
     """A value of the rlimit other than the inherited one can be set without CAP_SYS_RESOURCE."""
     own_soft, own_hard = proc_limits("self")[row]
-    soft, hard = hostsupport.settable_rlimit(row, soft, hard)
+    soft, hard = support.settable_rlimit(row, soft, hard)
     if (str(soft), str(hard)) == (own_soft, own_hard):
         return f"{rtype}: without CAP_SYS_RESOURCE the only settable value is the inherited one ({own_soft}/{own_hard})"
     return None
@@ -325,7 +325,7 @@ def _rlimit_settable(ctx: Context, rtype: str, row: str, soft: int, hard: int) -
 @condition("ungrantable_capability")
 def _ungrantable_capability(ctx: Context) -> str | None:
     """The harness's bounding set lacks some capability (one its runtime cannot grant)."""
-    if not hostsupport.ungrantable_capabilities():
+    if not support.ungrantable_capabilities():
         return "the harness holds every capability, so none is ungrantable here"
     return None
 
@@ -336,28 +336,28 @@ def _ungrantable_capability(ctx: Context) -> str | None:
 @condition("whole_disk")
 def _whole_disk(ctx: Context) -> str | None:
     """The host has a whole disk (to throttle)."""
-    return None if hostsupport.whole_disk() else "the host has no disk to throttle"
+    return None if support.whole_disk() else "the host has no disk to throttle"
 
 
 @condition("loop_devices")
 def _loop_devices(ctx: Context, *minors: int) -> str | None:
     """The host has these loop devices."""
     for minor in minors:
-        if not hostsupport.loop_device(minor):
-            return f"the host has no loop device {hostsupport.LOOP_MAJOR}:{minor} (modprobe loop)"
+        if not support.loop_device(minor):
+            return f"the host has no loop device {support.LOOP_MAJOR}:{minor} (modprobe loop)"
     return None
 
 
 @condition("rdma_device")
 def _rdma_device(ctx: Context) -> str | None:
     """The host has an RDMA device."""
-    return None if hostsupport.rdma_devices() else "the host has no RDMA device"
+    return None if support.rdma_devices() else "the host has no RDMA device"
 
 
 @condition("resctrl")
 def _resctrl(ctx: Context) -> str | None:
     """A resctrl filesystem is mounted."""
-    if hostsupport.resctrl_mounted():
+    if support.resctrl_mounted():
         return None
     return "no resctrl filesystem is mounted on this host (needs Intel RDT / AMD QoS hardware)"
 
@@ -365,19 +365,19 @@ def _resctrl(ctx: Context) -> str | None:
 @condition("no_resctrl")
 def _no_resctrl(ctx: Context) -> str | None:
     """No resctrl filesystem is mounted (so a container asking for Intel RDT must fail)."""
-    return "this host has resctrl mounted, so the error case cannot arise" if hostsupport.resctrl_mounted() else None
+    return "this host has resctrl mounted, so the error case cannot arise" if support.resctrl_mounted() else None
 
 
 @condition("resctrl_l3_schema")
 def _resctrl_l3_schema(ctx: Context) -> str | None:
     """The resctrl root has an L3 schema line."""
-    return None if hostsupport.resctrl_l3_schema() else "the resctrl root has no L3 schema line to reuse"
+    return None if support.resctrl_l3_schema() else "the resctrl root has no L3 schema line to reuse"
 
 
 @condition("resctrl_monitoring")
 def _resctrl_monitoring(ctx: Context) -> str | None:
     """resctrl has monitoring (mon_groups)."""
-    return None if (hostsupport.RESCTRL / "mon_groups").exists() else "this resctrl has no monitoring (no mon_groups)"
+    return None if (support.RESCTRL / "mon_groups").exists() else "this resctrl has no monitoring (no mon_groups)"
 
 
 # -- cgroups ----------------------------------------------------------------------------------
@@ -387,7 +387,7 @@ def _resctrl_monitoring(ctx: Context) -> str | None:
 def _cgroup_controller(ctx: Context, controller: str, *or_else: str) -> str | None:
     """The host has the cgroup controller (v1 or v2), or one named after it; the reason names the last."""
     names = (controller, *or_else)
-    if any(cgroupfs.controller_version(n) for n in names):
+    if any(cgroups.controller_version(n) for n in names):
         return None
     return f"the host has no `{names[-1]}` cgroup controller (layout: {cgroup_layout()})"
 
@@ -401,7 +401,7 @@ def _cgroup_v1(ctx: Context) -> str | None:
 @condition("cgroup_v1_controller")
 def _cgroup_v1_controller(ctx: Context, controller: str, lacking: str) -> str | None:
     """The controller is on cgroup v1 (the check's file has no v2 counterpart)."""
-    return None if cgroupfs.controller_version(controller) == "v1" else f"cgroup v2 has no {lacking}"
+    return None if cgroups.controller_version(controller) == "v1" else f"cgroup v2 has no {lacking}"
 
 
 @condition("cgroup_v2_delegation")
@@ -423,13 +423,13 @@ def _cgroup_v2_unified(ctx: Context) -> str | None:
 @condition("cgroup_v2_controller")
 def _cgroup_v2_controller(ctx: Context, controller: str) -> str | None:
     """The cgroup v2 hierarchy has the controller."""
-    return None if controller in cgroupfs.v2_controllers() else f"no {controller} controller on the cgroup v2 hierarchy"
+    return None if controller in cgroups.v2_controllers() else f"no {controller} controller on the cgroup v2 hierarchy"
 
 
 @condition("cgroup_v2_controllers_of")
 def _cgroup_v2_controllers_of(ctx: Context, *files: str) -> str | None:
     """The cgroup v2 hierarchy has the controllers of these files (``pids.max`` -> pids)."""
-    missing = [f for f in files if f.split(".")[0] not in cgroupfs.v2_controllers()]
+    missing = [f for f in files if f.split(".")[0] not in cgroups.v2_controllers()]
     return f"the cgroup v2 hierarchy lacks the controllers of {missing}" if missing else None
 
 
@@ -438,9 +438,9 @@ def _cgroup_v2_missing_controller(ctx: Context) -> str | None:
     """A controller can be named that the cgroup v2 hierarchy lacks (any on a v2 host; pids on v1/hybrid)."""
     if cgroup_layout() == "v2":
         return None
-    if cgroupfs.v2_mount() is None:
+    if cgroups.v2_mount() is None:
         return "the host has no cgroup v2 hierarchy"
-    if "pids" in cgroupfs.v2_controllers():
+    if "pids" in cgroups.v2_controllers():
         return "the pids controller is on this host's cgroup v2 hierarchy"
     return None
 
@@ -448,7 +448,7 @@ def _cgroup_v2_missing_controller(ctx: Context) -> str | None:
 @condition("cgroup_delegate_file")
 def _cgroup_delegate_file(ctx: Context) -> str | None:
     """The kernel lists the delegatable cgroup files (/sys/kernel/cgroup/delegate)."""
-    if cgroupfs.delegate_list() is None:
+    if cgroups.delegate_list() is None:
         return "the kernel has no /sys/kernel/cgroup/delegate (see linux.cgroup-owner-fallback-list)"
     return None
 
@@ -456,7 +456,7 @@ def _cgroup_delegate_file(ctx: Context) -> str | None:
 @condition("no_cgroup_delegate_file")
 def _no_cgroup_delegate_file(ctx: Context) -> str | None:
     """The kernel has no /sys/kernel/cgroup/delegate (so the fallback list applies)."""
-    if cgroupfs.delegate_list() is not None:
+    if cgroups.delegate_list() is not None:
         return "the kernel has /sys/kernel/cgroup/delegate, so the fallback list does not apply"
     return None
 
@@ -464,18 +464,18 @@ def _no_cgroup_delegate_file(ctx: Context) -> str | None:
 @condition("device_cgroup")
 def _device_cgroup(ctx: Context) -> str | None:
     """The host has a device cgroup controller (v1 `devices`, or v2's eBPF programs)."""
-    if cgroupfs.controller_version("devices") or cgroup_layout() == "v2":
+    if cgroups.controller_version("devices") or cgroup_layout() == "v2":
         return None
     return "the host has no device cgroup controller"
 
 
 def _controller_file(ctx: Context, controller: str, v1_name: str, v2_name: str, missing: str) -> str | None:
     """The controller exists and has the file of its version (``missing`` names it as {name})."""
-    version = cgroupfs.controller_version(controller)
+    version = cgroups.controller_version(controller)
     if version is None:
         return _cgroup_controller(ctx, controller)
     name = v1_name if version == "v1" else v2_name
-    return None if cgroupfs.host_has_file(controller, name) else missing.format(name=name)
+    return None if cgroups.host_has_file(controller, name) else missing.format(name=name)
 
 
 @condition("swap_accounting")
@@ -495,12 +495,12 @@ def _cfs_burst(ctx: Context) -> str | None:
 @condition("rt_group_sched")
 def _rt_group_sched(ctx: Context) -> str | None:
     """The cpu controller has real-time group scheduling (cgroup v1, CONFIG_RT_GROUP_SCHED)."""
-    version = cgroupfs.controller_version("cpu")
+    version = cgroups.controller_version("cpu")
     if version is None:
         return _cgroup_controller(ctx, "cpu")
     if version != "v1":
         return "cgroup v2 has no real-time group scheduling files"
-    if not cgroupfs.host_has_file("cpu", "cpu.rt_runtime_us"):
+    if not cgroups.host_has_file("cpu", "cpu.rt_runtime_us"):
         return "the kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)"
     return None
 
@@ -508,9 +508,9 @@ def _rt_group_sched(ctx: Context) -> str | None:
 @condition("cpu_idle")
 def _cpu_idle(ctx: Context) -> str | None:
     """The cpu controller has cpu.idle."""
-    if cgroupfs.controller_version("cpu") is None:
+    if cgroups.controller_version("cpu") is None:
         return _cgroup_controller(ctx, "cpu")
-    if not cgroupfs.host_has_file("cpu", "cpu.idle"):
+    if not cgroups.host_has_file("cpu", "cpu.idle"):
         return "the kernel has no cpu.idle (SCHED_IDLE groups need Linux 5.15)"
     return None
 
@@ -518,8 +518,8 @@ def _cpu_idle(ctx: Context) -> str | None:
 @condition("blkio_weight")
 def _blkio_weight(ctx: Context) -> str | None:
     """The block I/O controller has a weight file (a BFQ or CFQ scheduler)."""
-    controller, candidates, present = cgroupfs.blockio_weight_files()
-    if cgroupfs.controller_version(controller) is None:
+    controller, candidates, present = cgroups.blockio_weight_files()
+    if cgroups.controller_version(controller) is None:
         return _cgroup_controller(ctx, "blkio", "io")
     if not present:
         return f"no block I/O weight file here ({' / '.join(candidates)}): no BFQ or CFQ scheduler"
@@ -532,6 +532,6 @@ def _cgroup_v1_net(ctx: Context) -> str | None:
     if cgroup_layout() == "v2":
         return "cgroup v2 has no net_cls or net_prio controller"
     for controller in ("net_cls", "net_prio"):
-        if cgroupfs.controller_version(controller) is None:
+        if cgroups.controller_version(controller) is None:
             return f"the host has no `{controller}` cgroup v1 controller mounted"
     return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EnvironmentProblem
+from .host import mounts_of
 from .rootfs import find_busybox
 from .runtime import resolve_runtime
 from .schema import locate_schema_dir
@@ -107,9 +108,7 @@ def scratch_base() -> str | None:
         return None
     try:
         info = os.statvfs(TMPFS_CANDIDATE)
-        with open("/proc/self/mountinfo") as f:
-            fstype = next((line.split(" - ", 1)[1].split()[0] for line in f
-                           if line.split()[4] == TMPFS_CANDIDATE), "")
+        fstype = next((m.fstype for m in mounts_of() if m.point == TMPFS_CANDIDATE), "")
     except OSError:
         return None
     roomy = info.f_bavail * info.f_frsize >= 512 * 1024 * 1024

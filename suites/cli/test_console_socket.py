@@ -21,8 +21,7 @@ import termios
 import pexpect
 import pexpect.fdpexpect
 
-from ocitest import probe, requirement
-from ocitest.errors import RuntimeTimeout
+from ocitest import RuntimeTimeout, probe, requirement
 
 #: _IOR('T', 0x30, unsigned int): Python's termios does not export it.
 TIOCGPTN = getattr(termios, "TIOCGPTN", 0x80045430)

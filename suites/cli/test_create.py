@@ -10,8 +10,7 @@ import fcntl
 import os
 import sys
 
-from ocitest import probe, requirement
-from ocitest.waits import read_available, set_nonblocking
+from ocitest import probe, read_available, requirement, set_nonblocking
 
 
 @requirement("cli.create-exit-code")

@@ -22,9 +22,7 @@ import threading
 
 import pytest
 
-from ocitest import probe, requirement
-from ocitest.config import EVIDENCE_DIR
-from ocitest.waits import read_available, set_nonblocking
+from ocitest import EVIDENCE_DIR, probe, read_available, requirement, set_nonblocking
 
 #: A bit over 1 MiB, every byte value: far more than a pipe holds (64 KiB).
 BIG = 1024 * 1024 + 4321

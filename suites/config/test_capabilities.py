@@ -1,15 +1,14 @@
 """config.md, Linux Process `capabilities`: the sets the program holds.
 
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configLinuxProcess
-Expected sets follow the kernel's execve rules (see ocitest/capabilities.py).
+Expected sets follow the kernel's execve rules (see ocitest/host/capabilities.py).
 """
 
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.capabilities import SETS, after_execve, names
-from ocitest.host import proc_status
-from ocitest.hostsupport import ungrantable_capabilities
+from ocitest.host import (CAPABILITY_SETS, capabilities_after_execve, capability_names, proc_status,
+                          ungrantable_capabilities)
 
 DISTINCT_SETS = {
     "bounding": ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID"],
@@ -28,8 +27,8 @@ def held_sets(new_container, new_bundle, caps: dict, uid: int, no_new_privs: boo
     container = new_container(probe.waiting(), bundle=bundle).launch()
     status = proc_status(container.pid)
     container.finish()
-    held = {name: int(status[field], 16) for name, field in SETS.items()}
-    return held, after_execve(caps, uid, no_new_privs)
+    held = {name: int(status[field], 16) for name, field in CAPABILITY_SETS.items()}
+    return held, capabilities_after_execve(caps, uid, no_new_privs)
 
 
 @requirement("config.capabilities-sets")
@@ -40,8 +39,8 @@ def held_sets(new_container, new_bundle, caps: dict, uid: int, no_new_privs: boo
 @needs("program_visible_from_host")
 def test_the_program_holds_the_configured_capabilities(new_container, new_bundle, uid, no_new_privs):
     held, expected = held_sets(new_container, new_bundle, DISTINCT_SETS, uid, no_new_privs)
-    wrong = {name: {"expected": names(expected[name]), "held": names(held[name])}
-             for name in SETS if held[name] != expected[name]}
+    wrong = {name: {"expected": capability_names(expected[name]), "held": capability_names(held[name])}
+             for name in CAPABILITY_SETS if held[name] != expected[name]}
     assert not wrong, f"capability sets differ from the configuration (after execve rules): {wrong}"
 
 

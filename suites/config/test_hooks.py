@@ -20,11 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.config import EVIDENCE_DIR
-from ocitest.container import START_TOKEN
-from ocitest.errors import RuntimeTimeout
-from ocitest.waits import readable
+from ocitest import EVIDENCE_DIR, START_TOKEN, RuntimeTimeout, needs, probe, readable, requirement
 
 CREATE_PHASE = ("prestart", "createRuntime", "createContainer")
 KINDS = (*CREATE_PHASE, "startContainer", "poststart", "poststop")

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.host import proc_status
-from ocitest.hostsupport import apparmor_enforce_profile
+from ocitest.host import apparmor_enforce_profile, proc_status
 
 
 def launched(new_container, new_bundle, **process):

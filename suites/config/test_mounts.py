@@ -19,15 +19,12 @@ import os
 import stat
 import subprocess
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.errors import HarnessError
-from ocitest.hostsupport import mount8_tmpfs
-from ocitest.requirements import load_catalog
+from ocitest import HarnessError, load_catalog, needs, probe, requirement
+from ocitest.host import Mount, mount8_tmpfs, mounts_of
 
 MNT = "/mnt/ocitest"
 
@@ -35,48 +32,8 @@ MNT = "/mnt/ocitest"
 # -- mountinfo --------------------------------------------------------------------------------
 
 
-@dataclass
-class Mount:
-    id: int
-    parent: int
-    point: str
-    flags: set[str]
-    optional: list[str]
-    fstype: str
-    source: str
-    sb: set[str]
-
-    @property
-    def propagation(self) -> str:
-        return " ".join(self.optional) or "private"
-
-    def shared(self) -> bool:
-        return any(f.startswith("shared:") for f in self.optional)
-
-    def slave(self) -> bool:
-        return any(f.startswith("master:") for f in self.optional)
-
-    def unbindable(self) -> bool:
-        return "unbindable" in self.optional
-
-    def describe(self) -> str:
-        return (f"{self.point}: per-mount [{','.join(sorted(self.flags))}], superblock [{','.join(sorted(self.sb))}], "
-                f"propagation [{self.propagation}]")
-
-
-def parse_mountinfo(text: str) -> list[Mount]:
-    mounts = []
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields, rest = left.split(), right.split()
-        mounts.append(Mount(int(fields[0]), int(fields[1]), fields[4].replace("\\040", " "), set(fields[5].split(",")),
-                            fields[6:], rest[0], rest[1] if len(rest) > 1 else "",
-                            set(rest[2].split(",")) if len(rest) > 2 else set()))
-    return mounts
-
-
 def container_mounts(container) -> list[Mount]:
-    return parse_mountinfo(Path(f"/proc/{container.pid}/mountinfo").read_text())
+    return mounts_of(container.pid)
 
 
 def mounts_at(container, point: str) -> list[Mount]:
@@ -102,9 +59,9 @@ def flag_view(m: Mount) -> tuple[frozenset, frozenset]:
     superblock writable; both give EROFS on write. So ``ro``/``rw`` are folded into the first
     set (``ro`` when either says so) and left out of the second.
     """
-    readonly = "ro" in m.flags or "ro" in m.sb
-    flags = (set(m.flags) - {"ro", "rw"}) | {"ro" if readonly else "rw"}
-    return frozenset(flags), frozenset(o for o in m.sb if "=" not in o and o not in ("ro", "rw"))
+    readonly = "ro" in m.options or "ro" in m.super_options
+    flags = (set(m.options) - {"ro", "rw"}) | {"ro" if readonly else "rw"}
+    return frozenset(flags), frozenset(o for o in m.super_options if "=" not in o and o not in ("ro", "rw"))
 
 
 def inside(container, path: str) -> str:
@@ -116,15 +73,15 @@ def inside(container, path: str) -> str:
 
 
 def mount8(options: tuple[str, ...]) -> tuple[frozenset, frozenset]:
-    """The flags mount(8) gives a tmpfs mounted with ``options`` (see hostsupport.mount8_tmpfs).
+    """The flags mount(8) gives a tmpfs mounted with ``options`` (see ocitest.host.mount8_tmpfs).
 
     That mount(8) accepts ``options`` at all is the check's precondition ``mount8_tmpfs``.
     """
-    ok, line = mount8_tmpfs(options)
-    if not ok:
+    made, why = mount8_tmpfs(options)
+    if made is None:
         raise HarnessError(f"mount(8) refuses a tmpfs with {list(options)} although the precondition said it "
-                           f"accepts them: {line}")
-    return flag_view(parse_mountinfo(line)[-1])
+                           f"accepts them: {why}")
+    return flag_view(made)
 
 
 # -- host-side sources -------------------------------------------------------------------------
@@ -408,7 +365,8 @@ def test_remount_changes_the_existing_mount_instead_of_adding_one(new_container,
         f"{dest} has {len(found)} mounts stacked ({'; '.join(m.describe() for m in found)}): `remount` mounted a new "
         "filesystem instead of changing the existing one"
     )
-    assert "ro" in found[0].flags or "ro" in found[0].sb, f"after `remount,ro` the mount is still writable: {found[0].describe()}"
+    assert "ro" in found[0].options or "ro" in found[0].super_options, (
+        f"after `remount,ro` the mount is still writable: {found[0].describe()}")
 
 
 # -- bind mounts and propagation ----------------------------------------------------------------
@@ -497,26 +455,26 @@ def test_propagation_option_sets_the_mount_propagation(option, new_container, ne
 
 #: option -> (submount it is checked on, predicate on that mount, wording of what must hold).
 RECURSIVE = {
-    "rro": ("sub-plain", lambda m: "ro" in m.flags, "read-only"),
-    "rrw": ("sub-locked", lambda m: "ro" not in m.flags, "writable"),
-    "rnosuid": ("sub-plain", lambda m: "nosuid" in m.flags, "nosuid"),
-    "rsuid": ("sub-locked", lambda m: "nosuid" not in m.flags, "without nosuid"),
-    "rnoexec": ("sub-plain", lambda m: "noexec" in m.flags, "noexec"),
-    "rexec": ("sub-locked", lambda m: "noexec" not in m.flags, "without noexec"),
-    "rdev": ("sub-locked", lambda m: "nodev" not in m.flags, "without nodev"),
-    "rnosymfollow": ("sub-plain", lambda m: "nosymfollow" in m.flags, "nosymfollow"),
-    "rsymfollow": ("sub-locked", lambda m: "nosymfollow" not in m.flags, "without nosymfollow"),
-    "rnoatime": ("sub-plain", lambda m: "noatime" in m.flags, "noatime"),
-    "ratime": ("sub-locked", lambda m: "noatime" not in m.flags, "without noatime"),
-    "rnodiratime": ("sub-plain", lambda m: "nodiratime" in m.flags, "nodiratime"),
-    "rdiratime": ("sub-locked", lambda m: "nodiratime" not in m.flags, "without nodiratime"),
-    "rrelatime": ("sub-locked", lambda m: "relatime" in m.flags and "noatime" not in m.flags, "relatime"),
+    "rro": ("sub-plain", lambda m: "ro" in m.options, "read-only"),
+    "rrw": ("sub-locked", lambda m: "ro" not in m.options, "writable"),
+    "rnosuid": ("sub-plain", lambda m: "nosuid" in m.options, "nosuid"),
+    "rsuid": ("sub-locked", lambda m: "nosuid" not in m.options, "without nosuid"),
+    "rnoexec": ("sub-plain", lambda m: "noexec" in m.options, "noexec"),
+    "rexec": ("sub-locked", lambda m: "noexec" not in m.options, "without noexec"),
+    "rdev": ("sub-locked", lambda m: "nodev" not in m.options, "without nodev"),
+    "rnosymfollow": ("sub-plain", lambda m: "nosymfollow" in m.options, "nosymfollow"),
+    "rsymfollow": ("sub-locked", lambda m: "nosymfollow" not in m.options, "without nosymfollow"),
+    "rnoatime": ("sub-plain", lambda m: "noatime" in m.options, "noatime"),
+    "ratime": ("sub-locked", lambda m: "noatime" not in m.options, "without noatime"),
+    "rnodiratime": ("sub-plain", lambda m: "nodiratime" in m.options, "nodiratime"),
+    "rdiratime": ("sub-locked", lambda m: "nodiratime" not in m.options, "without nodiratime"),
+    "rrelatime": ("sub-locked", lambda m: "relatime" in m.options and "noatime" not in m.options, "relatime"),
     # mount(8) itself gives a fresh mount with `norelatime` the kernel default, relatime (the kernel
     # has no "not relatime" mode of its own; on a remount it keeps the mode), so for the recursive
     # form only acceptance is checked: no atime mode is more right than another.
     "rnorelatime": ("sub-plain", lambda m: True, "mounted"),
-    "rstrictatime": ("sub-plain", lambda m: not {"relatime", "noatime"} & m.flags, "strictatime"),
-    "rnostrictatime": ("sub-strict", lambda m: bool({"relatime", "noatime"} & m.flags), "not strictatime"),
+    "rstrictatime": ("sub-plain", lambda m: not {"relatime", "noatime"} & m.options, "strictatime"),
+    "rnostrictatime": ("sub-strict", lambda m: bool({"relatime", "noatime"} & m.options), "not strictatime"),
 }
 
 
@@ -570,7 +528,7 @@ def test_unknown_options_reach_the_filesystem_as_data(new_container, new_bundle)
     add_mount(bundle, dest, ["size=2m", "mode=0711"])
     container = created(new_container, bundle, "a tmpfs with `size=2m` and `mode=0711`")
     mount = top_mount(container, dest)
-    assert "size=2048k" in mount.sb and "mode=711" in mount.sb, (
+    assert "size=2048k" in mount.super_options and "mode=711" in mount.super_options, (
         f"`size=2m,mode=0711` did not reach tmpfs: {mount.describe()}")
 
 

@@ -6,8 +6,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configPOSIX
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.host import proc_limits
-from ocitest.hostsupport import settable_rlimit
+from ocitest.host import proc_limits, settable_rlimit
 
 #: rlimit type -> (its row in /proc/PID/limits, soft, hard): values the busybox program can live with.
 LIMITS = {

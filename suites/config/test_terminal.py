@@ -15,8 +15,7 @@ import pexpect
 import pexpect.fdpexpect
 import pytest
 
-from ocitest import probe, requirement
-from ocitest.errors import RuntimeTimeout
+from ocitest import RuntimeTimeout, probe, requirement
 
 #: An odd size, unlikely to be anybody's default.
 ROWS, COLS = 37, 91

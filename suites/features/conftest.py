@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocitest.runtime import RuntimeInfo
+from ocitest import RuntimeInfo
 
 from .listed import no_features_reason, parametrize_listed
 

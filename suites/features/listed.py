@@ -25,12 +25,7 @@ from typing import Callable
 
 import pytest
 
-from ocitest import probe
-from ocitest.bundle import Bundle
-from ocitest.conditions import no_features_command
-from ocitest.errors import HarnessError
-from ocitest.plugin import runtime_self_description
-from ocitest.runtime import Call, RuntimeInfo
+from ocitest import Bundle, Call, HarnessError, RuntimeInfo, no_features_command, probe, runtime_self_description
 
 #: Test argument -> where its list lies in the Features structure.
 LISTS: dict[str, tuple[str, ...]] = {

@@ -20,10 +20,8 @@ from typing import Callable
 
 import pytest
 
-from ocitest import hostsupport, needs, probe, requirement
-from ocitest.bundle import Bundle
-from ocitest.runtime import Runtime, RuntimeInfo
-from ocitest.schema import FEATURES_SCHEMA, Schemas
+from ocitest import FEATURES_SCHEMA, Bundle, Runtime, RuntimeInfo, Schemas, needs, probe, requirement
+from ocitest.host import mount8_tmpfs
 
 from .listed import (MADE_UP, Outcome, baseline, judge, no_features_reason, refusal_shows_not_known, run_program,
                      write_config)
@@ -278,7 +276,7 @@ def test_each_listed_mount_option_is_recognized_in_config_mounts(mount_option: s
             assert facts.get("mounts") == ["1"], (
                 f"`remount` on {MNT} was accepted but the container has {facts.get('mounts')} mounts there: a second "
                 "tmpfs was stacked instead of the existing one being changed")
-    elif context == "tmpfs" and hostsupport.mount8_tmpfs((mount_option,))[0]:
+    elif context == "tmpfs" and mount8_tmpfs((mount_option,))[0]:
         also = refusal_shows_not_known(mount_option, outcome, made_up, made_up_outcome, need_mention=True)
         raise AssertionError(f"mount option `{mount_option}` is listed in features, but the runtime refuses a tmpfs "
                              f"with it, which mount(8) mounts on this host{'; ' + also if also else ''}; the "

@@ -25,10 +25,8 @@ from typing import Callable
 
 import pytest
 
-from ocitest import hostsupport, needs, probe, requirement
-from ocitest.bundle import Bundle
-from ocitest.capabilities import NUMBERS
-from ocitest.host import namespace
+from ocitest import Bundle, needs, probe, requirement
+from ocitest.host import CAPABILITY_NUMBERS, NS_FILES, namespace, namespace_missing, ungrantable_capabilities
 
 from .listed import MADE_UP, Outcome, baseline, judge, run_program
 
@@ -70,15 +68,15 @@ def with_namespace(bundle: Bundle, kind: str) -> tuple[str, ...]:
 
 def namespace_lines(kind: str) -> list[str]:
     """Program lines printing the identity of the container's namespace of ``kind``."""
-    return [probe.say("ns", f"$(readlink /proc/self/ns/{hostsupport.NS_FILES[kind]})")]
+    return [probe.say("ns", f"$(readlink /proc/self/ns/{NS_FILES[kind]})")]
 
 
 @requirement("features.linux-namespaces-recognized")
 def test_each_listed_namespace_type_gives_the_container_a_new_namespace(namespace_type: str, new_container: Callable,
                                                                         new_bundle: Callable):
-    known = namespace_type in hostsupport.NS_FILES
+    known = namespace_type in NS_FILES
     if known:
-        missing = hostsupport.namespace_missing(namespace_type)
+        missing = namespace_missing(namespace_type)
         if missing:
             pytest.skip(missing)
     bundle = new_bundle()
@@ -90,7 +88,7 @@ def test_each_listed_namespace_type_gives_the_container_a_new_namespace(namespac
             f"`{namespace_type}` is listed in features and the host has such namespaces, but a config with a new "
             f"`{namespace_type}` namespace is refused: {outcome.describe()}")
         inside = (probe.facts(outcome.output).get("ns") or [""])[0]
-        own = namespace("self", hostsupport.NS_FILES[namespace_type])
+        own = namespace("self", NS_FILES[namespace_type])
         assert inside and inside != own, (
             f"a config listing a new `{namespace_type}` namespace was accepted, but the program is in "
             f"{inside or 'no readable namespace'}, the caller's is {own}")
@@ -116,12 +114,12 @@ CAP_LINES = [
 @requirement("features.linux-capabilities-recognized")
 def test_each_listed_capability_is_granted_when_configured(capability: str, new_container: Callable,
                                                            new_bundle: Callable):
-    if capability not in NUMBERS:
+    if capability not in CAPABILITY_NUMBERS:
         pytest.skip(f"ocitest does not know the number of {capability}, so it cannot look for it in the program's sets")
     last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    if NUMBERS[capability] > last:
+    if CAPABILITY_NUMBERS[capability] > last:
         pytest.skip(f"this host's kernel (cap_last_cap {last}) has no {capability}, so it cannot be granted here")
-    if capability in hostsupport.ungrantable_capabilities():
+    if capability in ungrantable_capabilities():
         pytest.skip(f"the harness's own bounding set lacks {capability}, so no runtime it starts can grant it")
     bundle = new_bundle()
     caps = bundle.config["process"]["capabilities"]
@@ -130,7 +128,7 @@ def test_each_listed_capability_is_granted_when_configured(capability: str, new_
     outcome = run_program(new_container, bundle, *CAP_LINES)
     assert outcome.accepted, f"a config granting {capability} is refused: {outcome.describe()}"
     facts = probe.facts(outcome.output)
-    bit = 1 << NUMBERS[capability]
+    bit = 1 << CAPABILITY_NUMBERS[capability]
     held = {name: int(facts[name][0].strip(), 16) & bit != 0 for name in ("bnd", "eff") if facts.get(name)}
     assert held == {"bnd": True, "eff": True}, (
         f"{capability} is listed in features and configured in the bounding, permitted and effective sets, but the "

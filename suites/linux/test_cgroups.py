@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.cgroupfs import (blockio_weight_files, controller_version, delegate_list, host_has_file, v1_mounts,
-                              v2_controllers, v2_mount)
-from ocitest.host import cgroup_layout, remove_cgroup_dirs
-from ocitest.hostsupport import LOOP_MAJOR, hugepage_sizes, rdma_devices, whole_disk
+from ocitest.host import (LOOP_MAJOR, blockio_weight_files, cgroup_dir_of, cgroup_layout, controller_version,
+                          delegate_list, host_has_file, hugepage_sizes, process_cgroup_dirs, process_cgroups,
+                          rdma_devices, remove_cgroup_dirs, whole_disk)
 
 MiB = 1 << 20
 
@@ -32,34 +31,12 @@ OWNED_CGROUP = needs("privileged", "create a cgroup for the container nor run it
                                    "caller's uid is mapped, as 0)")
 
 
-# -- the container's cgroups (the host's hierarchies are in ocitest/cgroupfs.py) -------------------
-
-
-def proc_cgroups(pid: int) -> dict[str, str]:
-    """/proc/PID/cgroup as {controller: path}; the v2 entry is under the key ""."""
-    found = {}
-    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(",") if controllers else [""]:
-            found[controller] = path
-    return found
-
-
-def cgroup_dir(pid: int, controller: str) -> Path | None:
-    """The directory of ``pid``'s cgroup that ``controller`` governs (v1 hierarchy, else v2)."""
-    paths = proc_cgroups(pid)
-    mounts = v1_mounts()
-    if controller in mounts and controller in paths:
-        return mounts[controller] / paths[controller].lstrip("/")
-    mount = v2_mount()
-    if mount is not None and "" in paths and controller in v2_controllers():
-        return mount / paths[""].lstrip("/")
-    return None
+# -- the container's cgroups (found with ocitest.host: the hierarchies and /proc/PID/cgroup) -------
 
 
 def read_cgroup_file(pid: int, controller: str, name: str) -> str:
-    directory = cgroup_dir(pid, controller)
-    assert directory is not None, f"the container process is in no `{controller}` cgroup: {proc_cgroups(pid)}"
+    directory = cgroup_dir_of(pid, controller)
+    assert directory is not None, f"the container process is in no `{controller}` cgroup: {process_cgroups(pid)}"
     return (directory / name).read_text().strip()
 
 
@@ -92,7 +69,7 @@ PATH_RESOURCES = {"pids": {"limit": 1000}, "memory": {"limit": 512 * MiB}}
 
 def placement(pid: int, controllers=("pids", "memory")) -> dict[str, str]:
     """Where ``pid`` sits, for the given controllers (or the v2 entry when they live there)."""
-    paths = proc_cgroups(pid)
+    paths = process_cgroups(pid)
     return {c: paths.get(c if controller_version(c) == "v1" else "", "?") for c in controllers if controller_version(c)}
 
 
@@ -193,23 +170,6 @@ def owner_container(new_container, new_bundle, *, cgroupns: bool, rw_mount: bool
     return container
 
 
-def container_cgroup_dirs(pid: int, *, versions=("v1", "v2")) -> list[Path]:
-    """Every directory of ``pid``'s cgroups below the root (one per hierarchy), of the given versions."""
-    dirs = []
-    mounts = v1_mounts()
-    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        if path == "/":
-            continue
-        if controllers and "v1" in versions:
-            first = controllers.split(",")[0]
-            if first in mounts:
-                dirs.append(mounts[first] / path.lstrip("/"))
-        elif not controllers and "v2" in versions and v2_mount() is not None:
-            dirs.append(v2_mount() / path.lstrip("/"))
-    return dirs
-
-
 def owners(dirs: list[Path]) -> dict[str, tuple[int, int]]:
     """Owner (uid, gid) of each directory and each file in it that is not root's."""
     found = {}
@@ -226,10 +186,10 @@ def owners(dirs: list[Path]) -> dict[str, tuple[int, int]]:
 @OWNED_CGROUP
 def test_cgroup_v1_ownership_is_not_handed_to_the_container_user(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
-    dirs = container_cgroup_dirs(container.pid, versions=("v1",))
+    dirs = process_cgroup_dirs(container.pid, versions=("v1",))
     changed = owners(dirs)
     container.finish()
-    assert dirs, f"the container process is in no cgroup v1 cgroup of its own: {proc_cgroups(container.pid)}"
+    assert dirs, f"the container process is in no cgroup v1 cgroup of its own: {process_cgroups(container.pid)}"
     assert not changed, f"cgroup v1 in use; the runtime changed the owner of {changed}"
 
 
@@ -237,7 +197,7 @@ def test_cgroup_v1_ownership_is_not_handed_to_the_container_user(new_container, 
 @OWNED_CGROUP
 def test_cgroup_ownership_is_kept_without_a_cgroup_namespace(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=False, rw_mount=True).launch()
-    changed = owners(container_cgroup_dirs(container.pid))
+    changed = owners(process_cgroup_dirs(container.pid))
     container.finish()
     assert not changed, f"no cgroup namespace; the runtime changed the owner of {changed}"
 
@@ -246,7 +206,7 @@ def test_cgroup_ownership_is_kept_without_a_cgroup_namespace(new_container, new_
 @OWNED_CGROUP
 def test_cgroup_ownership_is_kept_with_a_read_only_cgroup_mount(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=False).launch()
-    changed = owners(container_cgroup_dirs(container.pid))
+    changed = owners(process_cgroup_dirs(container.pid))
     container.finish()
     assert not changed, f"the cgroup mount is read-only; the runtime changed the owner of {changed}"
 
@@ -256,10 +216,10 @@ def test_cgroup_ownership_is_kept_with_a_read_only_cgroup_mount(new_container, n
 @OWNED_CGROUP
 def test_cgroup_v2_ownership_goes_to_the_container_user_with_a_writable_mount(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
-    dirs = container_cgroup_dirs(container.pid, versions=("v2",))
+    dirs = process_cgroup_dirs(container.pid, versions=("v2",))
     st = dirs[0].stat() if dirs else None
     container.finish()
-    assert dirs, f"the container process has no cgroup of its own: {proc_cgroups(container.pid)}"
+    assert dirs, f"the container process has no cgroup of its own: {process_cgroups(container.pid)}"
     assert st.st_uid == USER["uid"], f"cgroup namespace and a writable cgroup mount; {dirs[0]} is owned by uid {st.st_uid}"
 
 
@@ -270,7 +230,7 @@ def test_cgroup_v2_ownership_goes_to_the_container_user_with_a_writable_mount(ne
 def test_only_the_delegatable_files_are_handed_over(new_container, new_bundle):
     listed = delegate_list()
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
-    dirs = container_cgroup_dirs(container.pid, versions=("v2",))
+    dirs = process_cgroup_dirs(container.pid, versions=("v2",))
     directory = dirs[0]
     handed = {p.name for p in directory.iterdir() if p.stat().st_uid == USER["uid"]}
     present = {p.name for p in directory.iterdir()}
@@ -289,7 +249,7 @@ def test_only_the_delegatable_files_are_handed_over(new_container, new_bundle):
 @OWNED_CGROUP
 def test_without_a_delegate_file_the_fallback_list_is_handed_over(new_container, new_bundle):
     container = owner_container(new_container, new_bundle, cgroupns=True, rw_mount=True).launch()
-    directory = container_cgroup_dirs(container.pid, versions=("v2",))[0]
+    directory = process_cgroup_dirs(container.pid, versions=("v2",))[0]
     fallback = {"cgroup.procs", "cgroup.subtree_control", "cgroup.threads"}
     handed = {p.name for p in directory.iterdir() if p.stat().st_uid == USER["uid"]}
     container.finish()
@@ -607,7 +567,7 @@ UNIFIED = {"pids.max": "17", "memory.high": str(300 * MiB)}
 def test_unified_values_land_in_their_files(new_container, new_bundle):
     wanted = dict(UNIFIED)
     container = resource_container(new_container, new_bundle, {"unified": wanted})
-    directory = cgroup_dir(container.pid, "pids")
+    directory = cgroup_dir_of(container.pid, "pids")
     seen = {k: (directory / k).read_text().strip() if (directory / k).exists() else None for k in wanted}
     container.finish()
     absent = [k for k, v in seen.items() if v is None]

@@ -17,8 +17,7 @@ from pathlib import Path
 import pexpect.fdpexpect
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.errors import RuntimeTimeout
+from ocitest import RuntimeTimeout, needs, probe, requirement
 
 KINDS = {"c": stat.S_ISCHR, "u": stat.S_ISCHR, "b": stat.S_ISBLK, "p": stat.S_ISFIFO}
 KIND_NAMES = {"c": "a character device", "u": "a character device", "b": "a block device", "p": "a FIFO"}

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from ocitest import host, needs, probe, requirement
-from ocitest.hostsupport import RESCTRL, resctrl_l3_schema
+from ocitest.host import RESCTRL, mounts_at, resctrl_l3_schema
 
 
 # -- personality ------------------------------------------------------------------------------
@@ -56,10 +56,10 @@ def test_mounts_carry_the_mount_label(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["mountLabel"] = label
     container = new_container(probe.waiting(), bundle=bundle).launch()
-    info = Path(f"/proc/{container.pid}/mountinfo").read_text()
+    shm = mounts_at(container.pid, "/dev/shm")
     container.finish()
-    shm = [line for line in info.splitlines() if " /dev/shm " in line]
-    assert shm and f"context=\"{label}\"" in shm[-1], f"mountLabel {label!r}: the container's /dev/shm is {shm}"
+    assert shm and f'context="{label}"' in shm[-1].super_options, (
+        f"mountLabel {label!r}: the container's /dev/shm is {shm[-1].describe() if shm else 'not mounted'}")
 
 
 # -- memory policy ----------------------------------------------------------------------------

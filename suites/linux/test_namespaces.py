@@ -19,11 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.container import new_container_id
-from ocitest.errors import HarnessError
-from ocitest.host import namespace
-from ocitest.hostsupport import NS_FILES
+from ocitest import HarnessError, needs, new_container_id, probe, requirement
+from ocitest.host import NS_FILES, namespace
 
 ALL_TYPES = list(NS_FILES)
 #: Types left out of the config to see them inherited; mount is not tried (the runtime would set the

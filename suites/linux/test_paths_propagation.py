@@ -17,41 +17,15 @@ import errno
 import os
 import subprocess
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.config import EVIDENCE_DIR
-
-
-@dataclass
-class Mount:
-    point: str
-    optional: list[str]
-    fstype: str
-
-    @property
-    def propagation(self) -> str:
-        return " ".join(self.optional) or "private"
-
-
-def parse_mountinfo(text: str) -> list[Mount]:
-    mounts = []
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields, rest = left.split(), right.split()
-        mounts.append(Mount(fields[4].replace("\\040", " "), fields[6:], rest[0] if rest else ""))
-    return mounts
-
-
-def container_mounts(container) -> list[Mount]:
-    return parse_mountinfo(Path(f"/proc/{container.pid}/mountinfo").read_text())
+from ocitest import EVIDENCE_DIR, needs, probe, requirement
+from ocitest.host import Mount, mounts_at
 
 
 def top_mount(container, point: str) -> Mount | None:
-    found = [m for m in container_mounts(container) if m.point == point]
+    found = mounts_at(container.pid, point)
     return found[-1] if found else None
 
 
@@ -99,7 +73,7 @@ EXPECTED = {
     "shared": lambda opt: any(f.startswith("shared:") for f in opt),
     "slave": lambda opt: any(f.startswith("master:") for f in opt) and not any(f.startswith("shared:") for f in opt),
     "private": lambda opt: not opt,
-    "unbindable": lambda opt: opt == ["unbindable"],
+    "unbindable": lambda opt: opt == ("unbindable",),
 }
 LOOKS = {"shared": "shared:N", "slave": "master:N without shared:N", "private": "no propagation field",
          "unbindable": "unbindable only"}

@@ -23,8 +23,7 @@ import threading
 
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.config import EVIDENCE_DIR
+from ocitest import EVIDENCE_DIR, needs, probe, requirement
 
 MKDIR = ["mkdir", "mkdirat"]
 

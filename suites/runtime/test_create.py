@@ -11,12 +11,8 @@ import subprocess
 
 import pytest
 
-from ocitest import host, needs, probe, requirement
-from ocitest.caller import reap_strays
-from ocitest.host import cgroup_dirs, descendants, mount_table, namespace, remove_cgroup_dirs
-
-#: config.json namespace types and their names under /proc/PID/ns.
-NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "user": "user"}
+from ocitest import host, needs, probe, reap_strays, requirement
+from ocitest.host import NS_FILES, cgroup_dirs, descendants, mount_table, mounts_of, namespace, remove_cgroup_dirs
 
 
 def impossible_mount(bundle) -> str:
@@ -58,7 +54,7 @@ def test_create_applies_root_namespaces_mounts_and_hostname_before_start(new_con
     not_new = [ns["type"] for ns in bundle.config["linux"]["namespaces"]
                if namespace(pid, NS_FILES[ns["type"]]) == namespace("self", NS_FILES[ns["type"]])]
     assert not not_new, f"after create, these namespaces are still the host's: {not_new}"
-    mounts = [line.split(" - ")[0].split()[4] for line in open(f"/proc/{pid}/mountinfo").read().splitlines()]
+    mounts = [m.point for m in mounts_of(pid)]
     missing = [m["destination"] for m in bundle.config["mounts"] if m["destination"] not in mounts]
     assert not missing, f"after create, these config mounts are not mounted: {missing}"
     if shutil.which("nsenter"):

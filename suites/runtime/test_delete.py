@@ -8,8 +8,7 @@ import subprocess
 
 import pytest
 
-from ocitest import needs, probe, requirement
-from ocitest.container import new_container_id
+from ocitest import needs, new_container_id, probe, requirement
 from ocitest.host import cgroup_dirs, namespace, remove_cgroup_dirs
 
 

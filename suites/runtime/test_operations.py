@@ -8,8 +8,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeErr
 
 import os
 
-from ocitest import probe, requirement
-from ocitest.caller import reap_strays
+from ocitest import probe, reap_strays, requirement
 from ocitest.host import descendants, mount_table
 
 

@@ -16,8 +16,9 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-from .capabilities import NUMBERS, names
-from .host import proc_limits, proc_status
+from .capabilities import CAPABILITY_NUMBERS, capability_names
+from .mounts import Mount, mounts_of, parse_mountinfo
+from .processes import proc_limits, proc_status
 
 #: config.json namespace types and their names under /proc/PID/ns.
 NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup",
@@ -125,7 +126,7 @@ def rdma_devices() -> list[str]:
 
 
 def resctrl_mounted() -> bool:
-    return any(line.split()[2] == "resctrl" for line in Path("/proc/mounts").read_text().splitlines())
+    return any(m.fstype == "resctrl" for m in mounts_of())
 
 
 def resctrl_l3_schema() -> str | None:
@@ -155,15 +156,15 @@ def ungrantable_capabilities() -> list[str]:
     """Capabilities the kernel knows but the harness's bounding set lacks (so its runtime cannot grant them)."""
     last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
     bounding = int(proc_status("self")["CapBnd"], 16)
-    return [n for n in names((1 << (last + 1)) - 1) if not bounding >> NUMBERS[n] & 1]
+    return [n for n in capability_names((1 << (last + 1)) - 1) if not bounding >> CAPABILITY_NUMBERS[n] & 1]
 
 
 # -- mount(8) -----------------------------------------------------------------------------------
 
 
 @cache
-def mount8_tmpfs(options: tuple[str, ...]) -> tuple[bool, str]:
-    """Mount a tmpfs with ``options`` as mount(8) does: (True, its /proc/self/mountinfo line) or (False, why not).
+def mount8_tmpfs(options: tuple[str, ...]) -> tuple[Mount | None, str]:
+    """Mount a tmpfs with ``options`` as mount(8) does: (the mount it made, "") or (None, why not).
 
     It runs in a private mount namespace of its own (``unshare -m``), so nothing is left behind.
     The answer is mount(8)'s on this host, the oracle the mount checks compare a runtime with.
@@ -177,8 +178,10 @@ def mount8_tmpfs(options: tuple[str, ...]) -> tuple[bool, str]:
         out = subprocess.run(["unshare", *userns, "-m", "--propagation", "private", "sh", "-c", script, "sh",
                               ",".join(options), where], capture_output=True, text=True, timeout=30)
         if out.returncode != 0:
-            return False, out.stderr.strip() or f"exit {out.returncode}"
-        lines = [line for line in out.stdout.splitlines() if line.split()[4:5] == [where]]
-        return True, lines[-1] if lines else ""
+            return None, out.stderr.strip() or f"exit {out.returncode}"
+        made = [m for m in parse_mountinfo(out.stdout) if m.point == where]
+        if not made:
+            return None, f"mount(8) succeeded, but its mountinfo has no mount at {where}"
+        return made[-1], ""
     finally:
         os.rmdir(where)

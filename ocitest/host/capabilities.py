@@ -14,7 +14,10 @@ execve()"). The busybox binary has no file capabilities and is not set-user-ID, 
 
 from __future__ import annotations
 
-NUMBERS = {
+from collections.abc import Iterable
+
+#: Capability name -> its bit in the kernel's masks.
+CAPABILITY_NUMBERS = {
     "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3, "CAP_FSETID": 4,
     "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_LINUX_IMMUTABLE": 9,
     "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13,
@@ -25,20 +28,22 @@ NUMBERS = {
     "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35, "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37,
     "CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
 }
-SETS = {"bounding": "CapBnd", "inheritable": "CapInh", "permitted": "CapPrm", "effective": "CapEff", "ambient": "CapAmb"}
+#: config.json's capability sets and the /proc/PID/status fields that show them.
+CAPABILITY_SETS = {"bounding": "CapBnd", "inheritable": "CapInh", "permitted": "CapPrm", "effective": "CapEff",
+                   "ambient": "CapAmb"}
 
 
-def mask(names) -> int:
-    return sum(1 << NUMBERS[n] for n in names)
+def capability_mask(names: Iterable[str]) -> int:
+    return sum(1 << CAPABILITY_NUMBERS[n] for n in names)
 
 
-def names(value: int) -> list[str]:
-    return sorted(n for n, bit in NUMBERS.items() if value >> bit & 1)
+def capability_names(value: int) -> list[str]:
+    return sorted(n for n, bit in CAPABILITY_NUMBERS.items() if value >> bit & 1)
 
 
-def after_execve(config_caps: dict, uid: int, no_new_privs: bool) -> dict[str, int]:
+def capabilities_after_execve(config_caps: dict, uid: int, no_new_privs: bool) -> dict[str, int]:
     """The masks /proc/PID/status should show for the user program (see the module docstring)."""
-    sets = {name: mask(config_caps.get(name, [])) for name in SETS}
+    sets = {name: capability_mask(config_caps.get(name, [])) for name in CAPABILITY_SETS}
     ambient = sets["ambient"] & sets["permitted"] & sets["inheritable"]
     permitted = ambient
     if uid == 0:
