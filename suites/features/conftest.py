@@ -6,7 +6,7 @@ import pytest
 
 from ocitest import RuntimeInfo
 
-from .listed import no_features_reason, parametrize_listed
+from .recognition import no_features_reason, parametrize_listed
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

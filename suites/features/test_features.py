@@ -23,8 +23,8 @@ import pytest
 from ocitest import FEATURES_SCHEMA, Bundle, Runtime, RuntimeInfo, Schemas, needs, probe, requirement
 from ocitest.host import mount8_tmpfs
 
-from .listed import (MADE_UP, Outcome, baseline, judge, no_features_reason, refusal_shows_not_known, run_program,
-                     write_config)
+from .recognition import (MADE_UP, Outcome, baseline, judge, no_features_reason, refusal_shows_not_known, run_program,
+                          write_config)
 
 #: Every check here asks the runtime's `features`; without the command, all of them are skipped
 #: with the runtime's own answer (and `ocitest doctor` names that before the run).
@@ -261,7 +261,7 @@ def test_each_listed_mount_option_is_recognized_in_config_mounts(mount_option: s
                                                                   new_bundle: Callable):
     """A listed option on a tmpfs (or the mount it needs): accepted, and where it has a simple
     effect (`bind`, `remount`) having it; refused, red when mount(8) makes that very mount on this
-    host or the refusal reads like that of a made-up option (see listed.py)."""
+    host or the refusal reads like that of a made-up option (see recognition.py)."""
     made_up = MADE_UP["mount_option"]
     context = option_context(mount_option)
     outcome = try_option(new_container, new_bundle, context, mount_option)

@@ -9,7 +9,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/features-linux.md#lin
 Namespaces and capabilities have an effect the host can see (a namespace of the container's
 own, a bit in the program's capability sets), so those are checked. For seccomp and memory
 policy names, "recognize" is checked as acceptance where a made-up name is refused (see
-listed.py); what each action or mode then does is config-linux.md's business (linux suite).
+recognition.py); what each action or mode then does is config-linux.md's business (linux suite).
 The seccomp rules here name `acct`, which the program never calls, so no rule ever fires.
 """
 
@@ -28,7 +28,7 @@ import pytest
 from ocitest import Bundle, needs, probe, requirement
 from ocitest.host import CAPABILITY_NUMBERS, NS_FILES, namespace, namespace_missing, ungrantable_capabilities
 
-from .listed import MADE_UP, Outcome, baseline, judge, run_program
+from .recognition import MADE_UP, Outcome, baseline, judge, run_program
 
 #: Every check here asks the runtime's `features`; without the command, all of them are skipped
 #: with the runtime's own answer (and `ocitest doctor` names that before the run).
