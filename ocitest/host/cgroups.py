@@ -81,7 +81,7 @@ def host_has_file(controller: str, name: str) -> bool:
     if version == "v1":
         return (v1_mounts()[controller] / name).exists()
     mount = v2_mount()
-    if version == "v2" and mount is not None:
+    if version == "v2" and mount is not None:  # never None then: a v2 controller has a v2 mount
         # v2 root cgroups lack most controller files; the ones a child gets are listed nowhere,
         # so the test asks the file of any existing child that has the controller enabled.
         return any((d / name).exists() for d in mount.iterdir() if d.is_dir()) or (mount / name).exists()

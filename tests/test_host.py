@@ -1,0 +1,53 @@
+"""The one mountinfo parser and the one /proc/PID/cgroup reader: what the mount, propagation and
+cgroup checks rely on, shown on lines the kernel writes (proc_pid_mountinfo(5))."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocitest.host import Mount, cgroup_layout, memberships, mounts_of, parse_mountinfo, process_cgroups
+
+#: A shared rootfs, a slave bind mount whose point has a space, a tmpfs with an SELinux context
+#: (a quoted value with a comma), and a cgroup v1 hierarchy naming its controllers.
+SAMPLE = """\
+21 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
+35 21 8:1 /srv/a\\040b /mnt/with\\040space ro,nosuid master:1 propagate_from:1 - ext4 /dev/sda1 rw
+40 21 0:30 / /dev/shm rw,nosuid,nodev - tmpfs shm rw,size=65536k,context="system_u:object_r:c_t:s0:c1,c2"
+41 21 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime unbindable - cgroup cgroup rw,cpu,cpuacct
+"""
+
+
+def test_a_mountinfo_line_becomes_a_mount_with_every_field():
+    root, bind, shm, cpu = parse_mountinfo(SAMPLE)
+    assert root == Mount(mount_id=21, parent_id=1, device="8:1", root="/", point="/",
+                         options=frozenset({"rw", "relatime"}), optional=("shared:1",), fstype="ext4",
+                         source="/dev/sda1", super_options=frozenset({"rw", "errors=remount-ro"}))
+    assert (bind.root, bind.point, bind.options) == ("/srv/a b", "/mnt/with space", frozenset({"ro", "nosuid"}))
+    assert 'context="system_u:object_r:c_t:s0:c1,c2"' in shm.super_options
+    assert "size=65536k" in shm.super_options
+    assert cpu.point == "/sys/fs/cgroup/cpu,cpuacct" and {"cpu", "cpuacct"} <= cpu.super_options
+
+
+def test_propagation_is_read_from_the_optional_fields():
+    root, bind, shm, cpu = parse_mountinfo(SAMPLE)
+    assert (root.shared(), root.slave(), root.propagation) == (True, False, "shared:1")
+    assert (bind.shared(), bind.slave()) == (False, True)
+    assert (shm.propagation, shm.shared(), shm.slave(), shm.unbindable()) == ("private", False, False, False)
+    assert cpu.unbindable()
+    assert bind.describe() == ("/mnt/with space: per-mount [nosuid,ro], superblock [rw], "
+                               "propagation [master:1 propagate_from:1]")
+
+
+def test_the_harness_sees_its_own_root_mount():
+    assert any(m.point == "/" for m in mounts_of())
+
+
+def test_each_hierarchy_of_a_process_is_one_membership():
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    found = memberships("self")
+    assert len(found) == len(lines)
+    by_controller = process_cgroups("self")
+    for entry in found:
+        for controller in entry.controllers or ("",):
+            assert by_controller[controller] == entry.path
+    assert cgroup_layout() in ("v1", "v2", "hybrid")
