@@ -92,7 +92,7 @@ FACTS = census.load()
 def test_the_census_facts_add_up_to_the_census_counts():
     for document, count in FACTS.runtime_bound.items():
         found = FACTS.runtime_bound_ids(document)
-        assert len(found) == count, f"{document}: {len(found)} runtime-bound sentences listed, the census counts {count}"
+        assert len(found) == count, f"{document}: {len(found)} runtime-bound sentences listed, the census has {count}"
 
 
 @pytest.mark.skipif(not census.CENSUS.exists(), reason=(
@@ -153,8 +153,9 @@ def test_an_unknown_requirement_id_is_a_collection_error(tmp_path):
         def test_x():
             pass
     """))
-    out = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "ocitest.plugin", "-p", "no:cacheprovider",
-                          "--rootdir", str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "ocitest.plugin",
+                          "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode != 0
     assert "unknown requirement ID 'runtime.no-such-requirement'" in out.stdout
     assert "error" in out.stdout.lower()
