@@ -1,4 +1,7 @@
-"""The requirement catalog is well-formed, covers runtime.md, and every entry has a test."""
+"""The requirement catalog is well-formed, covers the census's runtime-bound sentences, and every entry has a test.
+
+The census facts come from tests/census_facts.toml (see tests/census.py), so these run in any clone.
+"""
 
 import json
 import re
@@ -10,9 +13,9 @@ import pytest
 
 from ocitest.requirements import load_catalog
 
+from . import census
 from .conftest import ROOT
 
-CENSUS = ROOT.parent / "shared" / "spec-census.md"
 #: Section anchors of runtime-spec v1.3.0 runtime.md (<a name="..."> in the document).
 RUNTIME_MD_ANCHORS = {
     "runtimeAndLifecycle", "runtimeScopeContainer", "runtimeState", "runtimeLifecycle", "runtimeErrors",
@@ -72,7 +75,8 @@ def test_ids_levels_and_references_are_well_formed():
     for req in catalog:
         assert re.fullmatch(r"[a-z]+\.[A-Za-z0-9-]+", req.id), req.id
         assert req.level in ("MUST", "SHOULD", "MAY")
-        assert re.fullmatch(r"https://github\.com/opencontainers/(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs)"
+        assert re.fullmatch(r"https://github\.com/opencontainers/"
+                            r"(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs)"
                             r"/[\w-]+\.md#[\w-]+", req.reference), req.reference
         assert req.reference.endswith(f"{req.document}#{req.anchor}")
         assert req.summary and req.summary[-1] in ".)", req.id
@@ -81,20 +85,27 @@ def test_ids_levels_and_references_are_well_formed():
             assert req.why, f"{req.id} is left out without saying why"
 
 
-def census_rows(prefix: str) -> dict[str, tuple[str, str, str]]:
-    """census ID -> (anchor, level, binding) for one document's table."""
-    rows = {}
-    for line in CENSUS.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 4 and cells[0].startswith(prefix) and re.fullmatch(r"[A-Z]+-\d+", cells[0]):
-            rows[cells[0]] = (cells[1], cells[2], cells[3])
-    return rows
+#: The census facts (tests/census_facts.toml): what the coverage tests below measure the catalog against.
+FACTS = census.load()
 
 
-@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
+def test_the_census_facts_add_up_to_the_census_counts():
+    for document, count in FACTS.runtime_bound.items():
+        found = FACTS.runtime_bound_ids(document)
+        assert len(found) == count, f"{document}: {len(found)} runtime-bound sentences listed, the census has {count}"
+
+
+@pytest.mark.skipif(not census.CENSUS.exists(), reason=(
+    f"{census.CENSUS} is not there (the census sits in the project's shared folder beside the checkout); "
+    "the coverage tests use tests/census_facts.toml, which this test compares with the census"))
+def test_the_census_facts_are_those_of_the_census():
+    made = census.parse(census.CENSUS.read_text())
+    assert made == FACTS, "tests/census_facts.toml is out of date: run `python -m tests.census`"
+
+
 def test_every_runtime_bound_must_of_runtime_md_is_in_the_catalog():
-    rows = census_rows("RT-")
-    wanted = {cid for cid, (_, level, binding) in rows.items() if binding == "R" and level in ("MUST", "SHOULD")}
+    rows = FACTS.sentences["runtime.md"]
+    wanted = FACTS.runtime_bound_ids("runtime.md")
     assert len(wanted) == 45
     catalog = load_catalog()
     covered = {cid for req in catalog for cid in req.census}
@@ -102,7 +113,8 @@ def test_every_runtime_bound_must_of_runtime_md_is_in_the_catalog():
     for req in catalog:
         for cid in req.census:
             if cid.startswith("RT-"):
-                assert rows[cid][0] == req.anchor, f"{req.id}: {cid} is under {rows[cid][0]}, not {req.anchor}"
+                section = rows[cid].section
+                assert section == req.anchor, f"{req.id}: {cid} is under {section}, not {req.anchor}"
 
 
 def collected_requirements(*paths: str, runtime: bool = False) -> dict[str, list[str]]:
@@ -141,8 +153,9 @@ def test_an_unknown_requirement_id_is_a_collection_error(tmp_path):
         def test_x():
             pass
     """))
-    out = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "ocitest.plugin", "-p", "no:cacheprovider",
-                          "--rootdir", str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    out = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p", "ocitest.plugin",
+                          "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode != 0
     assert "unknown requirement ID 'runtime.no-such-requirement'" in out.stdout
     assert "error" in out.stdout.lower()
@@ -152,56 +165,37 @@ def test_an_unknown_requirement_id_is_a_collection_error(tmp_path):
 NOT_LINUX = {"CF-017": "mounts `ro` on Windows"}
 
 
-def appendix_a_rows(document: str) -> dict[str, tuple[str, str]]:
-    """Census Appendix A rows of ``document``: ID -> (section anchor, level); all runtime-bound."""
-    rows, chapter, inside = {}, "", False
-    for line in CENSUS.read_text().splitlines():
-        if line.startswith("## "):
-            chapter = line
-        elif line.startswith("### "):
-            inside = "Appendix A" in chapter and line.strip() == f"### {document}"
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if inside and len(cells) >= 4 and re.fullmatch(r"C[FL]-\d+", cells[0]):
-            rows[cells[0]] = (cells[1], cells[3])
-    return rows
-
-
-@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
 def test_every_runtime_bound_must_and_should_of_config_md_is_in_the_catalog():
-    rows = appendix_a_rows("config.md")
-    assert len(rows) >= 70
+    wanted = FACTS.runtime_bound_ids("config.md")
+    assert len(wanted) >= 70
     covered = {cid for req in load_catalog() for cid in req.census}
-    missing = sorted(set(rows) - covered - set(NOT_LINUX))
+    missing = sorted(wanted - covered - set(NOT_LINUX))
     assert not missing, f"config.md census sentences with no requirement: {missing}"
 
 
-@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
 def test_every_runtime_bound_must_and_should_of_config_linux_md_is_in_the_catalog():
-    rows = appendix_a_rows("config-linux.md")
-    assert len(rows) >= 67
+    wanted = FACTS.runtime_bound_ids("config-linux.md")
+    assert len(wanted) >= 67
     covered = {cid for req in load_catalog() for cid in req.census}
-    missing = sorted(set(rows) - covered)
+    missing = sorted(wanted - covered)
     assert not missing, f"config-linux.md census sentences with no requirement: {missing}"
 
 
-@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
 def test_the_runtime_bound_must_of_runtime_linux_md_is_in_the_catalog():
-    rows = census_rows("RL-")
-    wanted = {cid for cid, (_, level, binding) in rows.items() if binding == "R" and level in ("MUST", "SHOULD")}
+    wanted = FACTS.runtime_bound_ids("runtime-linux.md")
     assert wanted == {"RL-003"}
     covered = {cid for req in load_catalog() for cid in req.census}
     assert wanted <= covered
 
 
-@pytest.mark.skipif(not CENSUS.exists(), reason="shared/spec-census.md is not beside this checkout")
 def test_every_runtime_bound_sentence_of_the_features_documents_is_in_the_catalog():
-    rows = {**census_rows("FE-"), **census_rows("FL-")}
-    wanted = {cid for cid, (_, level, binding) in rows.items() if binding == "R" and level in ("MUST", "SHOULD")}
+    rows = {**FACTS.sentences["features.md"], **FACTS.sentences["features-linux.md"]}
+    wanted = FACTS.runtime_bound_ids("features.md") | FACTS.runtime_bound_ids("features-linux.md")
     assert len(wanted) == 19 and "FE-004" not in wanted, sorted(wanted)
     by_census = {cid: req for req in load_catalog() for cid in req.census if cid[:3] in ("FE-", "FL-")}
     missing = sorted(wanted - set(by_census))
     assert not missing, f"features census sentences with no requirement: {missing}"
     for cid, req in by_census.items():
-        anchor, level, _ = rows[cid]
+        anchor, level = rows[cid].section, rows[cid].level
         assert req.document == ("features.md" if cid.startswith("FE-") else "features-linux.md"), f"{req.id}: {cid}"
         assert (req.anchor, req.level) == (anchor, level), f"{req.id}: {cid} is a {level} under {anchor}"
