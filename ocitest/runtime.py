@@ -15,9 +15,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
 
 from .errors import RuntimeTimeout
 from .events import Operation, Step

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from ocitest.bundle import Bundle
+from ocitest.container import Container, LiveContainers, Timeouts
+from ocitest.errors import Violation
+from ocitest.events import Operation, Step, StepKind
 from ocitest.reproducer import PathMap, keep, safe_name
+from ocitest.runtime import Call, Runtime
 
 from .conftest import BAD_RUNTIMES, Run, needs_root_and, run_ocitest
 
@@ -177,9 +182,6 @@ def test_keep_never_raises_and_says_what_went_wrong(tmp_path):
 def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path):
     """What a test changed in its rootfs copy (added, changed, removed, re-owned) comes back on replay,
     from DIR/rootfs plus the bundle's rootfs.changes and rootfs.removed; no rootfs is kept per test."""
-    from ocitest.bundle import Bundle
-    from ocitest.container import Container, LiveContainers, Timeouts
-    from ocitest.runtime import Runtime
 
     template = tmp_path / "template"
     (template / "bin").mkdir(parents=True)
@@ -238,10 +240,6 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     """A hung call is bounded as ocitest bounded it; a console socket, a create run in a folder of
     ocitest's choosing, and the harness's steps (start token, waits, stdin closed) each get their
     line, from the record alone; the result parses."""
-    from ocitest.bundle import Bundle
-    from ocitest.container import Container, LiveContainers, Timeouts
-    from ocitest.events import Operation, Step, StepKind
-    from ocitest.runtime import Call, Runtime
 
     original = tmp_path / "bundles" / "b7"
     (original / "evidence").mkdir(parents=True)
@@ -299,11 +297,6 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
 def test_the_record_holds_each_call_as_meant_and_the_harness_steps_between(tmp_path):
     """What the reproducer replays is recorded when it happens: the operation and container of each
     call, and the start token, the closing of stdin and the waits, in the order they were taken."""
-    from ocitest.bundle import Bundle
-    from ocitest.container import Container, LiveContainers, Timeouts
-    from ocitest.errors import Violation
-    from ocitest.events import Step, StepKind
-    from ocitest.runtime import Call, Runtime
 
     original = tmp_path / "b1"
     (original / "evidence").mkdir(parents=True)

@@ -80,7 +80,8 @@ def ensure_rootfs(root: Path, template: Path) -> Path:
 
 _README = """This folder reproduces one failed ocitest test without ocitest: {nodeid}
 
-  reproduce.sh   the runtime calls the test made, in order, with what ocitest saw before each;
+  reproduce.sh   the runtime calls the test made, in order, with what ocitest saw before each,
+                 and what ocitest did between them (start token, closing stdin, waits);
                  run it as the user ocitest ran as (root), from anywhere:  ./reproduce.sh
                  RUNTIME=/path/to/other/runtime ./reproduce.sh  replays with another binary.
                  It removes its containers at the start and at the end, so it can run again.
