@@ -282,9 +282,8 @@ class Runtime:
             args += ["--pid-file", str(pid_file)]
         if container_id is not None:
             args.append(container_id)
-        here = Path(wiring.cwd) if wiring.cwd is not None else Path.cwd()
         operation = Operation(
-            "create", container_id, cwd=_folder(wiring.cwd), bundle=str(here / bundle if bundle is not None else here),
+            "create", container_id, cwd=_folder(wiring.cwd), bundle=_folder(Path(wiring.cwd or ".") / (bundle or "")),
             stdin=_stdin_kind(wiring, container_stdio), inherited=wiring.inherited,
             console="" if console_socket is None else "fd" if isinstance(console_socket, int) else "path",
         )
@@ -314,7 +313,14 @@ class Runtime:
 
 
 def _folder(path: str | os.PathLike | None) -> str | None:
-    return None if path is None else str(Path(path).absolute())
+    """``path`` made absolute for the record; as given when the current folder is gone (the record
+    must never be why a call fails)."""
+    if path is None:
+        return None
+    try:
+        return os.path.normpath(Path(path).absolute())
+    except OSError:
+        return str(path)
 
 
 @dataclass
