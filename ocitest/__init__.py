@@ -24,7 +24,7 @@ from .config import EVIDENCE_DIR
 from .container import START_TOKEN, new_container_id
 from .errors import HarnessError, RuntimeTimeout, Violation
 from .requirements import load_catalog
-from .runtime import Call, Runtime, RuntimeInfo
+from .runtime import Call, Runtime, RuntimeInfo, Wiring
 from .schema import FEATURES_SCHEMA, Schemas
 from .waits import read_available, readable, set_nonblocking
 
@@ -55,7 +55,7 @@ __all__ = [
     # the bundle and the container
     "Bundle", "EVIDENCE_DIR", "START_TOKEN", "new_container_id", "reap_strays",
     # the runtime and what it says of itself
-    "Call", "Runtime", "RuntimeInfo", "runtime_self_description", "no_features_command",
+    "Call", "Runtime", "RuntimeInfo", "Wiring", "runtime_self_description", "no_features_command",
     # the catalog and the schemas
     "load_catalog", "FEATURES_SCHEMA", "Schemas",
     # reading a container's output without blocking

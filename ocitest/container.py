@@ -8,22 +8,34 @@ verifies that the runtime no longer knows the container.
 
 from __future__ import annotations
 
+import enum
 import itertools
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .bundle import Bundle
 from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
 from .errors import RuntimeTimeout, Violation
+from .events import Step, StepKind
 from .host import container_cgroup_dirs, parent_of, process_alive, remove_cgroup_tree
-from .runtime import Call, Runtime
+from .runtime import Call, Runtime, Wiring
 
 _serial = itertools.count(1)
 
 #: File the harness creates in the evidence folder just before it invokes ``start``.
 START_TOKEN = "start-invoked"
+
+
+class BundleArg(enum.Enum):
+    """``Container.create``'s ``--bundle`` when the test gives no other."""
+
+    ABSOLUTE = "the bundle's absolute path"
+
+
+def _either(given: int | None, default: int) -> int:
+    return default if given is None else given
 
 
 def new_container_id() -> str:
@@ -89,20 +101,18 @@ class Container:
 
     # -- lifecycle operations -------------------------------------------------------------
 
-    def create(self, *, check: bool = True, console: bool = False, pid_file: bool = True,
-               bundle_arg: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
-               write_config: bool = True, env: dict[str, str] | None = None,
-               pass_fds: tuple[int, ...] = (), bundle_option: bool = True,
-               fds: tuple[int, int, int] | None = None) -> Call:
+    def create(self, *, check: bool = True, console: bool = False, pid_file: bool = True, write_config: bool = True,
+               bundle_arg: str | os.PathLike | None | BundleArg = BundleArg.ABSOLUTE,
+               wiring: Wiring | None = None) -> Call:
         """``create --bundle B [--console-socket S] [--pid-file P] ID`` with the caller's stdio.
 
         What the runtime printed lands in the container's pipes; it is taken from there right
         after ``create`` returns (the program has not run yet, so it is the runtime's) and put
         on the Call.
 
-        ``bundle_option=False`` leaves ``--bundle`` out (the runtime then takes ``cwd``);
-        ``fds`` gives the runtime other stdin/stdout/stderr than ``stdio``'s pipes (the caller
-        keeps and closes them).
+        ``bundle_arg`` is what follows ``--bundle`` (a relative path, run in ``wiring.cwd``);
+        ``None`` leaves ``--bundle`` out (the runtime then takes ``wiring.cwd``). A stdio
+        descriptor in ``wiring`` replaces the container's pipe (the caller keeps and closes it).
         """
         if write_config:
             self.bundle.write()
@@ -116,15 +126,16 @@ class Container:
                 console_arg = self.console.path
         self.live.add(self)
         self.create_attempted = True
+        given = wiring or Wiring()
+        stdin, stdout, stderr = self.stdio.child_fds()
         call = self.runtime.create(
             self.id,
-            (self.bundle.path if bundle_arg is None else bundle_arg) if bundle_option else None,
+            self.bundle.path if bundle_arg is BundleArg.ABSOLUTE else bundle_arg,
             console_socket=console_arg,
             pid_file=self.pid_file if pid_file else None,
-            fds=self.stdio.child_fds() if fds is None else fds,
-            cwd=cwd,
-            env=env,
-            pass_fds=pass_fds,
+            wiring=replace(given, stdin=_either(given.stdin, stdin), stdout=_either(given.stdout, stdout),
+                           stderr=_either(given.stderr, stderr)),
+            container_stdio=given.stdin is None,
         )
         if isinstance(self.console, ConsoleFd):
             self.console.runtime_done()
@@ -139,7 +150,9 @@ class Container:
         return call
 
     def start(self, *, check: bool = True) -> Call:
-        (self.bundle.evidence / START_TOKEN).touch()
+        token = self.bundle.evidence / START_TOKEN
+        token.touch()
+        self._step(StepKind.START_TOKEN, str(token))
         call = self.runtime.start(self.id)
         if check and not call.ok:
             raise Violation(f"start failed: {call.describe()}")
@@ -227,17 +240,20 @@ class Container:
 
     def wait_exit(self, timeout: float | None = None) -> ExitStatus | None:
         """Wait for the container process to exit; its status, or None if it is not our child."""
+        self._step(StepKind.WAIT_EXIT)
         if self.watch is None:
             raise Violation("no container process to wait for (state gave no live pid)")
         return self.watch.wait(self.timeouts.wait if timeout is None else timeout)
 
     def read_until(self, marker: str, timeout: float | None = None) -> str:
         """Wait until the container printed ``marker`` on stdout; all of stdout so far."""
+        self._step(StepKind.WAIT_OUTPUT, marker)
         data = self.stdio.read_until(marker.encode(), self.timeouts.wait if timeout is None else timeout)
         return data.decode("utf-8", "replace")
 
     def output(self, timeout: float | None = None) -> str:
         """All of stdout once the container closed it."""
+        self._step(StepKind.WAIT_EOF)
         out, _ = self.stdio.read_to_eof(self.timeouts.wait if timeout is None else timeout)
         return out.decode("utf-8", "replace")
 
@@ -261,6 +277,7 @@ class Container:
     def finish(self) -> ExitStatus | None:
         """End a program that waits on stdin (``probe.waiting``): close stdin, wait for the exit."""
         self.stdio.close_stdin()
+        self._step(StepKind.CLOSE_STDIN)
         return self.wait_exit()
 
     def run_to_exit(self) -> tuple[ExitStatus | None, str]:
@@ -269,6 +286,10 @@ class Container:
         self.start()
         status = self.wait_exit()
         return status, self.output()
+
+    def _step(self, kind: StepKind, detail: str = "") -> None:
+        """Record a step of the harness in the test's record, for the reproducer to replay."""
+        self.runtime.record(Step(kind, self.id, str(self.bundle.path), detail))
 
     def evidence(self, name: str) -> Path:
         return self.bundle.evidence / name

@@ -32,7 +32,7 @@ from .errors import EnvironmentProblem, HarnessError
 from .report import html, json_report, junit, tap, terminal
 from .requirements import Catalog, load_catalog
 from .rootfs import build_rootfs
-from .runtime import Call, Runtime, RuntimeInfo, inspect_runtime
+from .runtime import Event, Runtime, RuntimeInfo, inspect_runtime, runtime_calls
 from .schema import Schemas
 from .verdict import RequirementResult, TestResult, Verdict, exit_status, fold_all, overall
 from .watchdog import PhaseLimit, default_limit
@@ -318,7 +318,7 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 @pytest.fixture
 def runtime(ocitest_harness: Harness, request: pytest.FixtureRequest) -> Runtime:
     """The runtime under test, recording each call for this test's report."""
-    calls: list[Call] = []
+    calls: list[Event] = []
     request.node.stash[CALLS] = calls
     return ocitest_harness.info.new_runtime(ocitest_harness.timeouts.runtime, calls)
 
@@ -399,7 +399,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             item.stash[DID_NOT_PASS] = True
             item.stash[FAILURE] = f"{report.when}: {_message(report)}\n\n{report.longreprtext}"
         if report.when == "teardown":
-            info["calls"] = [c.to_json() for c in item.stash.get(CALLS, [])]
+            info["calls"] = [c.to_json() for c in runtime_calls(item.stash.get(CALLS, []))]
             if item.stash.get(DID_NOT_PASS, False) or report.failed:
                 info["containers"] = [e.to_json() for e in item.stash.get(EVIDENCE, [])]
         # A report attribute, not a user property: it travels from xdist workers like one (the

@@ -2,7 +2,8 @@
 
 Every call is bounded by a timeout, runs in its own session (so a Ctrl-C aimed at pytest does
 not reach it half-way, and a hung call can be killed with everything it forked), and is
-recorded (argv, exit code, stdout, stderr, duration) for the report and for reproducers.
+recorded (argv, exit code, stdout, stderr, duration) for the report, and with the operation it
+was meant as for reproducers (see events.py).
 """
 
 from __future__ import annotations
@@ -10,23 +11,28 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import RuntimeTimeout
+from .events import Operation, Step
 from .profile import Profile, guess_profile, load_profile
 from .waits import Deadline, read_available, readable, set_nonblocking, wait_pidfd
 
 #: How much of a call's output is kept in the report.
 _KEEP = 4096
+#: How long a killed call's process group may take to die before it is given up as unkillable.
+_KILL_GRACE = 10.0
 
 
 @dataclass
 class Call:
-    """One invocation of the runtime binary and what came of it."""
+    """One invocation of the runtime binary and what came of it: the runtime-call kind of event."""
 
     argv: list[str]
     exit: int | None
@@ -36,6 +42,8 @@ class Call:
     timed_out: bool = False
     #: Set when stdout/stderr were the container's pipes (create): what the runtime wrote there.
     note: str = ""
+    #: What the harness meant by the call; for the reproducer, not in the report.
+    operation: Operation = field(default_factory=Operation)
 
     @property
     def ok(self) -> bool:
@@ -59,142 +67,189 @@ class Call:
         return f"`{self.command()}` {how}" + (f": {last[:300]}" if last else "")
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        data["stdout"] = self.stdout[:_KEEP]
-        data["stderr"] = self.stderr[:_KEEP]
-        data["duration"] = round(self.duration, 4)
-        return data
+        """The report's record of the call (its schema is strict: the operation stays out)."""
+        return {"argv": list(self.argv), "exit": self.exit, "stdout": self.stdout[:_KEEP],
+                "stderr": self.stderr[:_KEEP], "duration": round(self.duration, 4), "timed_out": self.timed_out,
+                "note": self.note}
 
 
-def run_command(
-    argv: list[str],
-    *,
-    timeout: float,
-    fds: tuple[int, int, int] | None = None,
-    cwd: str | os.PathLike | None = None,
-    env: dict[str, str] | None = None,
-    stdin: int | None = None,
-    pass_fds: tuple[int, ...] = (),
-) -> Call:
-    """Run ``argv`` to completion or ``timeout``; never leaves the process (or its group) behind.
+#: One entry of a test's record: a runtime call, or a step of the harness between calls.
+Event = Call | Step
 
-    Without ``fds`` the command gets ``stdin`` (default /dev/null) and pipes for stdout/stderr,
-    read as it writes. With ``fds`` (stdin, stdout, stderr) the command writes to those instead:
-    that is how ``create`` hands the container's stdio pipes to the runtime. ``pass_fds`` are
-    inherited at the same numbers (``LISTEN_FDS``, a console socket given by number).
 
-    The process is known to be gone when its pidfd becomes readable; what it wrote is then in
-    the pipe buffers and is drained without waiting for EOF, because a process it left behind
-    (the container!) may hold the pipes open for a long time.
+def runtime_calls(events: Iterable[Event]) -> list[Call]:
+    """The runtime calls of a test's record, without the harness's steps (the report's ``calls``)."""
+    return [e for e in events if isinstance(e, Call)]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a runtime process gets besides its arguments: descriptors, working folder, environment.
+
+    A ``None`` stdio descriptor means the default: stdin /dev/null, stdout and stderr pipes the
+    harness reads as the process writes. ``inherited`` descriptors keep their numbers in the
+    process (``LISTEN_FDS``, a console socket given by number).
     """
-    started = time.monotonic()
-    if fds is None:
-        stdin, stdout, stderr = (subprocess.DEVNULL if stdin is None else stdin), subprocess.PIPE, subprocess.PIPE
-    else:
-        stdin, stdout, stderr = fds
-    try:
-        proc = subprocess.Popen(
-            argv, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env,
-            start_new_session=True, close_fds=True, pass_fds=pass_fds,
-        )
-    except OSError as exc:
-        return Call(list(argv), 127, "", f"could not execute: {exc}", time.monotonic() - started)
 
-    pidfd = os.pidfd_open(proc.pid)
-    out_fd = proc.stdout.fileno() if proc.stdout is not None else None
-    err_fd = proc.stderr.fileno() if proc.stderr is not None else None
-    buffers: dict[int, bytearray] = {}
-    for fd in (out_fd, err_fd):
-        if fd is not None:
+    stdin: int | None = None
+    stdout: int | None = None
+    stderr: int | None = None
+    cwd: str | os.PathLike | None = None
+    env: dict[str, str] | None = None
+    inherited: tuple[int, ...] = ()
+
+
+class _Running:
+    """A spawned command in its own session: its pidfd, and the output pipes drained as it writes."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.pidfd = os.pidfd_open(proc.pid)
+        self.pipes = {name: pipe.fileno() for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))
+                      if pipe is not None}
+        self.buffers: dict[int, bytearray] = {fd: bytearray() for fd in self.pipes.values()}
+        for fd in self.buffers:
             set_nonblocking(fd)
-            buffers[fd] = bytearray()
-    open_fds = list(buffers)
-    deadline = Deadline(timeout)
-    timed_out = False
-    unkillable = False
-    try:
+
+    def drain_until_exit(self, deadline: Deadline) -> bool:
+        """Collect output until the process is gone (True) or the deadline passed (False).
+
+        The exit is a readable pidfd; what the process wrote is then in the pipe buffers and is
+        taken without waiting for EOF, because a process it left behind (the container!) may
+        hold the pipes open for a long time.
+        """
+        open_fds = list(self.buffers)
         while True:
-            ready = readable([pidfd, *open_fds], deadline.remaining())
+            ready = readable([self.pidfd, *open_fds], deadline.remaining())
             if not ready:
-                timed_out = True
-                break
+                return False
             for fd in ready:
-                if fd == pidfd:
+                if fd == self.pidfd:
                     continue
                 data, eof = read_available(fd)
-                buffers[fd] += data
+                self.buffers[fd] += data
                 if eof:
                     open_fds.remove(fd)
-            if pidfd in ready:
+            if self.pidfd in ready:
                 for fd in open_fds:
-                    buffers[fd] += read_available(fd)[0]
-                break
-    finally:
-        if proc.poll() is None:
-            # Timed out, or interrupted (Ctrl-C): take the whole session down, then reap.
+                    self.buffers[fd] += read_available(fd)[0]
+                return True
+
+    def end(self) -> None:
+        """Leave nothing behind: kill the session if it still runs (timed out, Ctrl-C), then reap."""
+        unkillable = False
+        if self.proc.poll() is None:
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            if not wait_pidfd(pidfd, 10.0):
-                # Unkillable (stuck in the kernel): not waited for, or the whole run would hang.
-                unkillable = True
+            # Unkillable (stuck in the kernel): not waited for, or the whole run would hang.
+            unkillable = not wait_pidfd(self.pidfd, _KILL_GRACE)
         if not unkillable:
-            proc.wait()
-        os.close(pidfd)
-        for pipe in (proc.stdout, proc.stderr):
+            self.proc.wait()
+        os.close(self.pidfd)
+        for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
 
-    def text(fd: int | None) -> str:
-        return bytes(buffers[fd]).decode("utf-8", "replace") if fd is not None else ""
+    def text(self, name: str) -> str:
+        fd = self.pipes.get(name)
+        return bytes(self.buffers[fd]).decode("utf-8", "replace") if fd is not None else ""
 
+
+def _spawn(argv: list[str], wiring: Wiring) -> subprocess.Popen:
+    """Start ``argv`` in a session of its own, so that a Ctrl-C aimed at pytest does not reach
+    it half-way and a hung call can be killed with everything it forked."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL if wiring.stdin is None else wiring.stdin,
+        stdout=subprocess.PIPE if wiring.stdout is None else wiring.stdout,
+        stderr=subprocess.PIPE if wiring.stderr is None else wiring.stderr,
+        cwd=wiring.cwd, env=wiring.env, start_new_session=True, close_fds=True, pass_fds=wiring.inherited,
+    )
+
+
+def run_command(argv: list[str], *, timeout: float, wiring: Wiring | None = None,
+                operation: Operation | None = None) -> Call:
+    """Run ``argv`` to completion or ``timeout``; never leaves the process (or its group) behind.
+
+    ``wiring`` says what the process gets (see Wiring): that is how ``create`` hands the
+    container's stdio pipes to the runtime. ``operation`` is put on the Call as it is.
+    """
+    wiring = wiring or Wiring()
+    operation = operation or Operation()
+    started = time.monotonic()
+    try:
+        proc = _spawn(argv, wiring)
+    except OSError as exc:
+        return Call(list(argv), 127, "", f"could not execute: {exc}", time.monotonic() - started,
+                    operation=operation)
+    running = _Running(proc)
+    try:
+        exited = running.drain_until_exit(Deadline(timeout))
+    finally:
+        running.end()
     return Call(
         argv=list(argv),
-        exit=None if timed_out else proc.returncode,
-        stdout=text(out_fd),
-        stderr=text(err_fd),
+        exit=proc.returncode if exited else None,
+        stdout=running.text("stdout"),
+        stderr=running.text("stderr"),
         duration=time.monotonic() - started,
-        timed_out=timed_out,
+        timed_out=not exited,
+        operation=operation,
     )
+
+
+def _stdin_kind(wiring: Wiring, container_stdio: bool) -> str:
+    if container_stdio:
+        return "container"
+    return "null" if wiring.stdin is None else "test"
 
 
 @dataclass
 class Runtime:
     """A runtime binary plus its global options, as one test talks to it.
 
-    ``calls`` collects every invocation for the report; each test gets its own Runtime (cheap)
-    so the record is per test.
+    ``events`` is the test's record: every call, and the steps the harness takes between calls
+    (``record``), in order; each test gets its own Runtime (cheap) so the record is per test.
     """
 
     path: str
     global_args: list[str] = field(default_factory=list)
     timeout: float = 30.0
-    calls: list[Call] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     #: How ``kill`` passes its signal: "positional" (``kill ID SIG``, runc) or "option"
     #: (``kill --signal SIG ID``, runtime-tools' CLI document). Set from the profile.
     kill_signal: str = "positional"
     #: How ``--console-socket`` is given: "path" (runc) or "fd" (the CLI document).
     console_socket: str = "path"
 
+    @property
+    def calls(self) -> list[Call]:
+        """The runtime calls made so far, without the harness's steps."""
+        return runtime_calls(self.events)
+
+    def record(self, step: Step) -> None:
+        """Note a step of the harness between calls, at the moment it is taken."""
+        self.events.append(step)
+
     def argv(self, *args: str) -> list[str]:
         return [self.path, *self.global_args, *args]
 
-    def call(
-        self,
-        *args: str,
-        fds: tuple[int, int, int] | None = None,
-        cwd: str | os.PathLike | None = None,
-        timeout: float | None = None,
-        env: dict[str, str] | None = None,
-        stdin: int | None = None,
-        pass_fds: tuple[int, ...] = (),
-    ) -> Call:
-        """Invoke the runtime; a call that hangs is killed and raises RuntimeTimeout."""
+    def call(self, *args: str, wiring: Wiring | None = None, timeout: float | None = None,
+             operation: Operation | None = None) -> Call:
+        """Invoke the runtime; a call that hangs is killed and raises RuntimeTimeout.
+
+        ``operation`` is what the lifecycle methods below say the call is; a call made with
+        arguments of a test's own gets one that says only how it was wired.
+        """
+        wiring = wiring or Wiring()
+        if operation is None:
+            operation = Operation(cwd=_folder(wiring.cwd), stdin=_stdin_kind(wiring, False),
+                                  inherited=wiring.inherited)
         limit = self.timeout if timeout is None else timeout
-        result = run_command(self.argv(*args), timeout=limit, fds=fds, cwd=cwd, env=env, stdin=stdin,
-                             pass_fds=pass_fds)
-        self.calls.append(result)
+        result = run_command(self.argv(*args), timeout=limit, wiring=wiring, operation=operation)
+        self.events.append(result)
         if result.timed_out:
             raise RuntimeTimeout(result.describe())
         return result
@@ -208,35 +263,41 @@ class Runtime:
         *,
         console_socket: str | os.PathLike | int | None = None,
         pid_file: str | os.PathLike | None = None,
-        fds: tuple[int, int, int] | None = None,
-        cwd: str | os.PathLike | None = None,
-        env: dict[str, str] | None = None,
-        pass_fds: tuple[int, ...] = (),
+        wiring: Wiring | None = None,
+        container_stdio: bool = False,
     ) -> Call:
         """``create``; an int ``console_socket`` is an inherited socket's number (the CLI
-        document's dialect), anything else a socket path (runc's)."""
+        document's dialect), anything else a socket path (runc's). ``bundle=None`` leaves
+        ``--bundle`` out (the runtime takes ``wiring.cwd``). ``container_stdio`` says that the
+        wiring's stdio are the container's pipes (recorded for the reproducer)."""
+        wiring = wiring or Wiring()
         args = ["create"]
         if bundle is not None:
             args += ["--bundle", str(bundle)]
         if console_socket is not None:
             args += ["--console-socket", str(console_socket)]
             if isinstance(console_socket, int):
-                pass_fds = (*pass_fds, console_socket)
+                wiring = replace(wiring, inherited=(*wiring.inherited, console_socket))
         if pid_file is not None:
             args += ["--pid-file", str(pid_file)]
         if container_id is not None:
             args.append(container_id)
-        return self.call(*args, fds=fds, cwd=cwd, env=env, pass_fds=pass_fds)
+        operation = Operation(
+            "create", container_id, cwd=_folder(wiring.cwd), bundle=_folder(Path(wiring.cwd or ".") / (bundle or "")),
+            stdin=_stdin_kind(wiring, container_stdio), inherited=wiring.inherited,
+            console="" if console_socket is None else "fd" if isinstance(console_socket, int) else "path",
+        )
+        return self.call(*args, wiring=wiring, operation=operation)
 
     def start(self, container_id: str) -> Call:
-        return self.call("start", container_id)
+        return self.call("start", container_id, operation=Operation("start", container_id))
 
     def state(self, container_id: str) -> Call:
-        return self.call("state", container_id)
+        return self.call("state", container_id, operation=Operation("state", container_id))
 
     def kill(self, container_id: str, sig: str | None = "TERM") -> Call:
         """``kill`` in the profile's dialect; ``sig=None`` leaves the signal to the runtime's default."""
-        return self.call(*self.kill_args(container_id, sig))
+        return self.call(*self.kill_args(container_id, sig), operation=Operation("kill", container_id))
 
     def kill_args(self, container_id: str, sig: str | None) -> tuple[str, ...]:
         """The arguments of ``kill`` in the profile's dialect (also for calls made by hand)."""
@@ -247,7 +308,19 @@ class Runtime:
         return ("kill", container_id, sig)
 
     def delete(self, container_id: str, *, force: bool = False) -> Call:
-        return self.call("delete", *(["--force"] if force else []), container_id)
+        return self.call("delete", *(["--force"] if force else []), container_id,
+                         operation=Operation("delete", container_id))
+
+
+def _folder(path: str | os.PathLike | None) -> str | None:
+    """``path`` made absolute for the record; as given when the current folder is gone (the record
+    must never be why a call fails)."""
+    if path is None:
+        return None
+    try:
+        return os.path.normpath(Path(path).absolute())
+    except OSError:
+        return str(path)
 
 
 @dataclass
@@ -264,9 +337,9 @@ class RuntimeInfo:
     #: Why there is no ``features`` (the runtime's words), when there is none.
     features_problem: str = ""
 
-    def new_runtime(self, timeout: float, calls: list[Call] | None = None) -> "Runtime":
-        """A Runtime speaking this runtime's dialect, recording into ``calls``."""
-        return Runtime(self.path, list(self.args), timeout, [] if calls is None else calls,
+    def new_runtime(self, timeout: float, events: list[Event] | None = None) -> "Runtime":
+        """A Runtime speaking this runtime's dialect, recording into ``events``."""
+        return Runtime(self.path, list(self.args), timeout, [] if events is None else events,
                        kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket)
 
     @property
@@ -342,8 +415,6 @@ def inspect_runtime(path: str, args: list[str], timeout: float = 10.0, profile: 
 
 def resolve_runtime(name: str) -> str | None:
     """An absolute path for ``name`` (a path, or a command looked up on PATH), or None."""
-    import shutil
-
     if os.sep in name:
         p = Path(name).resolve()
         return str(p) if p.is_file() and os.access(p, os.X_OK) else None

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from ocitest.bundle import Bundle
+from ocitest.container import Container, LiveContainers, Timeouts
+from ocitest.errors import Violation
+from ocitest.events import Operation, Step, StepKind
 from ocitest.reproducer import PathMap, keep, safe_name
+from ocitest.runtime import Call, Runtime
 
 from .conftest import BAD_RUNTIMES, Run, needs_root_and, run_ocitest
 
@@ -177,9 +182,6 @@ def test_keep_never_raises_and_says_what_went_wrong(tmp_path):
 def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path):
     """What a test changed in its rootfs copy (added, changed, removed, re-owned) comes back on replay,
     from DIR/rootfs plus the bundle's rootfs.changes and rootfs.removed; no rootfs is kept per test."""
-    from ocitest.bundle import Bundle
-    from ocitest.container import Container, LiveContainers, Timeouts
-    from ocitest.runtime import Runtime
 
     template = tmp_path / "template"
     (template / "bin").mkdir(parents=True)
@@ -235,11 +237,9 @@ def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path)
 
 
 def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
-    """A hung call is bounded as ocitest bounded it; a console socket, a create without --bundle or
-    with a relative one, and a state ocitest saw stopped each get their line; the result parses."""
-    from ocitest.bundle import Bundle
-    from ocitest.container import Container, LiveContainers, Timeouts
-    from ocitest.runtime import Call, Runtime
+    """A hung call is bounded as ocitest bounded it; a console socket, a create run in a folder of
+    ocitest's choosing, and the harness's steps (start token, waits, stdin closed) each get their
+    line, from the record alone; the result parses."""
 
     original = tmp_path / "bundles" / "b7"
     (original / "evidence").mkdir(parents=True)
@@ -250,17 +250,28 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
                           "c1")
     container.stdio.close()
     rt = ["/usr/bin/some-runtime", "--root", "/run/x"]
-    calls = [
-        Call([*rt, "create", "--bundle", str(original), "--console-socket", f"{original}/console.sock", "c1"], 0, "", "",
-             0.1),
-        Call([*rt, "create", "--bundle", "b7", "c1"], 1, "", "exists\n", 0.01),
-        Call([*rt, "create", "c1"], 1, "", "exists\n", 0.01),
-        Call([*rt, "start", "c1"], 0, "", "", 0.01),
-        Call([*rt, "state", "c1"], 0, json.dumps({"id": "c1", "status": "stopped"}), "", 0.01),
-        Call([*rt, "kill", "c1", "KILL"], None, "", "", 30.0, timed_out=True),
+    b = str(original)
+
+    def create(cwd: str | None = None, console: str = "") -> Operation:
+        return Operation("create", "c1", cwd=cwd, bundle=b, stdin="container", console=console)
+
+    events = [
+        Call([*rt, "create", "--bundle", b, "--console-socket", f"{b}/console.sock", "c1"], 0, "", "", 0.1,
+             operation=create(console="path")),
+        Call([*rt, "create", "--bundle", "b7", "c1"], 1, "", "exists\n", 0.01,
+             operation=create(cwd=str(original.parent))),
+        Call([*rt, "create", "c1"], 1, "", "exists\n", 0.01, operation=create(cwd=b)),
+        Step(StepKind.START_TOKEN, "c1", b, f"{b}/evidence/start-invoked"),
+        Call([*rt, "start", "c1"], 0, "", "", 0.01, operation=Operation("start", "c1")),
+        Step(StepKind.WAIT_OUTPUT, "c1", b, "ocitest:ready"),
+        Step(StepKind.CLOSE_STDIN, "c1", b),
+        Step(StepKind.WAIT_EXIT, "c1", b),
+        Call([*rt, "state", "c1"], 0, json.dumps({"id": "c1", "status": "stopped"}), "", 0.01,
+             operation=Operation("state", "c1")),
+        Call([*rt, "kill", "c1", "KILL"], None, "", "", 30.0, timed_out=True, operation=Operation("kill", "c1")),
     ]
     (tmp_path / "template").mkdir()
-    folder = keep(tmp_path / "kept", "suites/x/test_y.py::test_z[1]", [container], calls, tmp_path / "template")
+    folder = keep(tmp_path / "kept", "suites/x/test_y.py::test_z[1]", [container], events, tmp_path / "template")
     assert not (folder / "keep-problems.txt").exists()
     text = (folder / "reproduce.sh").read_text()
     assert "RUNTIME=${RUNTIME:-/usr/bin/some-runtime}" in text
@@ -268,13 +279,42 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     assert "nothing listens here" in text.lower()
     assert 'cd "$HERE" || exit 2\ncall --root /run/x create --bundle b7 c1' in text
     assert 'cd "$HERE/b7" || exit 2\ncall --root /run/x create c1' in text
-    assert ': >"$HERE/b7/evidence/start-invoked"' in text
-    assert "release in1\nrelease in2\nrelease in3\nwait_stopped c1\ncall --root /run/x state c1" in text
+    assert ': >"$HERE/b7"/evidence/start-invoked' in text
+    assert "wait_output b7 ocitest:ready" in text
+    assert "release in1\nrelease in2\nrelease in3\nwait_stopped c1" in text
     assert "call_within 30 --root /run/x kill c1 KILL" in text
     assert "forget c1" in text and 'rm -rf "$HERE/$1/evidence"' in text
+    assert [c["argv"][3] for c in json.loads((folder / "calls.json").read_text())] == \
+        ["create", "create", "create", "start", "state", "kill"]
     checked = subprocess.run(["sh", "-n", str(folder / "reproduce.sh")], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
     if shutil.which("shellcheck"):
         linted = subprocess.run(["shellcheck", "-s", "sh", "-S", "warning", str(folder / "reproduce.sh")],
                                 capture_output=True, text=True, timeout=60)
         assert linted.returncode == 0, linted.stdout
+
+
+def test_the_record_holds_each_call_as_meant_and_the_harness_steps_between(tmp_path):
+    """What the reproducer replays is recorded when it happens: the operation and container of each
+    call, and the start token, the closing of stdin and the waits, in the order they were taken."""
+
+    original = tmp_path / "b1"
+    (original / "evidence").mkdir(parents=True)
+    runtime = Runtime(shutil.which("true") or "/bin/true")
+    container = Container(runtime, Bundle(original, {}, original / "evidence", None), LiveContainers(), Timeouts(),
+                          "c1")
+    try:
+        container.create(write_config=False)
+        container.start()
+        with pytest.raises(Violation):  # `true` leaves no container process to wait for
+            container.finish()
+    finally:
+        container.stdio.close()
+    seen = [(e.operation.name, e.operation.container) if isinstance(e, Call) else e.kind for e in runtime.events]
+    assert seen == [("create", "c1"), ("state", "c1"), StepKind.START_TOKEN, ("start", "c1"), StepKind.CLOSE_STDIN,
+                    StepKind.WAIT_EXIT]
+    create = runtime.events[0].operation
+    assert create.bundle == str(original) and create.stdin == "container" and create.cwd is None
+    token = next(e for e in runtime.events if isinstance(e, Step))
+    assert token.detail == str(original / "evidence" / "start-invoked") and token.bundle == str(original)
+    assert [c.argv[1] for c in runtime.calls] == ["create", "state", "start"]

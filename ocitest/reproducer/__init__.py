@@ -9,8 +9,9 @@ test that did not pass, ``keep`` writes DIR/<short name>/ with:
   what ocitest found in the evidence folder (``evidence-ocitest-saw``); and instead of a rootfs
   copy, the difference between the test's rootfs and the shared template (``rootfs.changes``,
   ``rootfs.removed``), because a rootfs copy per failed test would be mostly identical megabytes;
-- reproduce.sh: the runtime calls of the test in order, each with what ocitest saw, plus the
-  few things the harness did between them that matter to the runtime (see ``script.Script``);
+- reproduce.sh: the test's record replayed in order: the runtime calls, each with what ocitest
+  saw, and the harness's steps between them, recorded when they were taken (see events.py and
+  ``script.Script``);
 - failure.txt, calls.json and README.txt.
 
 The template rootfs is copied once to DIR/rootfs; the script copies it into a bundle when the
@@ -18,7 +19,8 @@ bundle has none. Nothing here may fail a test's teardown: every problem is writt
 folder (keep-problems.txt) and warned about instead.
 
 This package's own job is the folder: ``keep``, the entry point, gathers the test's bundles and
-writes the files above; ``bundles`` keeps the bundles, ``script`` writes reproduce.sh.
+writes the files above; ``bundles`` keeps the bundles, ``script`` writes reproduce.sh, ``failed``
+holds what is known of the test.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ import re
 import shutil
 import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .bundles import ROOTFS, KeptBundle, PathMap, copy_bundle_files, rootfs_difference
+from .failed import FailedTest
 from .script import Script, bundle_lines
+
+#: Names in a test's folder that a kept bundle must not take.
+_TAKEN = (ROOTFS, "failure", "calls")
 
 
 def safe_name(nodeid: str) -> str:
@@ -74,7 +80,8 @@ def ensure_rootfs(root: Path, template: Path) -> Path:
 
 _README = """This folder reproduces one failed ocitest test without ocitest: {nodeid}
 
-  reproduce.sh   the runtime calls the test made, in order, with what ocitest saw before each;
+  reproduce.sh   the runtime calls the test made, in order, with what ocitest saw before each,
+                 and what ocitest did between them (start token, closing stdin, waits);
                  run it as the user ocitest ran as (root), from anywhere:  ./reproduce.sh
                  RUNTIME=/path/to/other/runtime ./reproduce.sh  replays with another binary.
                  It removes its containers at the start and at the end, so it can run again.
@@ -91,12 +98,14 @@ container itself wrote. Delete a bundle's rootfs to get a fresh one on the next 
 """
 
 
-def keep(root: Path, nodeid: str, containers: list, calls: list, rootfs_template: Path, *,
+def keep(root: Path, nodeid: str, containers: list, events: list, rootfs_template: Path, *,
          requirements: list[str] | tuple[str, ...] = (), failure: str = "") -> Path | None:
     """Write DIR/<name> for one failed test; never raises (a teardown must not fail because of it).
 
-    Returns the folder, or None when not even the folder could be made.
+    ``events`` is the test's record (runtime calls and harness steps, see events.py). Returns the
+    folder, or None when not even the folder could be made.
     """
+    test = FailedTest(nodeid, list(containers), list(events), list(requirements), failure)
     folder: Path | None = None
     problems: list[str] = []
     try:
@@ -106,7 +115,7 @@ def keep(root: Path, nodeid: str, containers: list, calls: list, rootfs_template
         if folder.exists():  # a folder of an earlier run into the same DIR
             shutil.rmtree(folder)
         folder.mkdir()
-        _write(folder, root, nodeid, containers, calls, Path(rootfs_template), list(requirements), failure, problems)
+        _Keeper(folder, root, Path(rootfs_template), test, problems).write()
     except Exception as exc:  # noqa: BLE001 - reported, never raised
         problems.append(f"keeping this test's reproducer failed: {type(exc).__name__}: {exc}")
     if problems:
@@ -120,43 +129,70 @@ def keep(root: Path, nodeid: str, containers: list, calls: list, rootfs_template
     return folder if folder is not None and folder.is_dir() else None
 
 
-def _write(folder: Path, root: Path, nodeid: str, containers: list, calls: list, template: Path,
-           requirements: list[str], failure: str, problems: list[str]) -> None:
-    bundles: list[KeptBundle] = []
-    for container in containers:
-        bundle = getattr(container, "bundle", None)
-        if bundle is None:
-            continue
-        original = Path(bundle.path)
-        found = next((b for b in bundles if b.original == original), None)
-        if found is None:
-            name = original.name if re.fullmatch(r"[A-Za-z0-9_]+", original.name) else f"b{len(bundles) + 1}"
-            while any(b.name == name for b in bundles) or name in (ROOTFS, "failure", "calls"):
-                name += "_"
-            found = KeptBundle(name, original, folder / name)
-            bundles.append(found)
-        found.ids.append(container.id)
-    configs: dict[str, dict] = {}
-    for b in bundles:
-        config_path = b.original / "config.json"
-        try:
-            configs[b.name] = json.loads(config_path.read_text())
-        except (OSError, ValueError) as exc:
-            container = next(c for c in containers if getattr(c, "bundle", None) is not None
-                             and Path(c.bundle.path) == b.original)
-            configs[b.name] = container.bundle.config
-            problems.append(f"{config_path} could not be read ({exc}); kept the config ocitest held in memory")
-    bundles += _sibling_bundles(bundles, configs, calls, folder)
-    paths = PathMap({str(b.original): str(b.kept) for b in bundles})
-    shell = {str(b.original): f'"$HERE/{b.name}"' for b in bundles}
-    notes: list[str] = []
+@dataclass
+class _Keeper:
+    """Writes one test's folder; what goes wrong is added to ``problems``, and the rest still written."""
 
-    for b in bundles:
+    folder: Path
+    root: Path
+    template: Path
+    test: FailedTest
+    problems: list[str]
+
+    def write(self) -> None:
+        bundles = self._bundles()
+        configs = self._configs(bundles)
+        bundles += _sibling_bundles(bundles, configs, self.test.calls, self.folder)
+        paths = PathMap({str(b.original): str(b.kept) for b in bundles})
+        shell = {str(b.original): f'"$HERE/{b.name}"' for b in bundles}
+        notes: list[str] = []
+        for b in bundles:
+            notes += self._keep_bundle(b, configs.get(b.name), paths, shell)
+        (self.folder / ".kept-at").write_text(f"{self.folder}\n")
+        try:
+            ensure_rootfs(self.root, self.template)
+        except OSError as exc:
+            self.problems.append(f"the template rootfs could not be copied to {self.root / ROOTFS}: {exc}")
+        self._write_files(bundles, Script(self.test, bundles, paths, shell, notes).render())
+
+    def _bundles(self) -> list[KeptBundle]:
+        """The test's containers' bundles, one KeptBundle per folder, named as ocitest named it."""
+        bundles: list[KeptBundle] = []
+        for container in self.test.containers:
+            bundle = getattr(container, "bundle", None)
+            if bundle is None:
+                continue
+            original = Path(bundle.path)
+            found = next((b for b in bundles if b.original == original), None)
+            if found is None:
+                name = original.name if re.fullmatch(r"[A-Za-z0-9_]+", original.name) else f"b{len(bundles) + 1}"
+                while any(b.name == name for b in bundles) or name in _TAKEN:
+                    name += "_"
+                found = KeptBundle(name, original, self.folder / name)
+                bundles.append(found)
+            found.ids.append(container.id)
+        return bundles
+
+    def _configs(self, bundles: list[KeptBundle]) -> dict[str, dict]:
+        """Each bundle's config as the runtime read it (the one in memory when the file is gone)."""
+        configs: dict[str, dict] = {}
+        for b in bundles:
+            config_path = b.original / "config.json"
+            try:
+                configs[b.name] = json.loads(config_path.read_text())
+            except (OSError, ValueError) as exc:
+                container = next(c for c in self.test.containers if getattr(c, "bundle", None) is not None
+                                 and Path(c.bundle.path) == b.original)
+                configs[b.name] = container.bundle.config
+                self.problems.append(f"{config_path} could not be read ({exc}); kept the config ocitest held in memory")
+        return configs
+
+    def _keep_bundle(self, b: KeptBundle, config: dict | None, paths: PathMap, shell: dict[str, str]) -> list[str]:
+        """Copy one bundle into the folder; the notes the script should carry about it."""
         b.kept.mkdir()
-        if b.name not in configs:  # another bundle's folder the test used (a mount source): files only
-            copy_bundle_files(b, paths, problems)
-            continue
-        config = configs[b.name]
+        if config is None:  # another bundle's folder the test used (a mount source): files only
+            copy_bundle_files(b, paths, self.problems)
+            return []
         root_path = (config.get("root") or {}).get("path") if isinstance(config, dict) else None
         if isinstance(root_path, str) and root_path:
             b.rootfs_original = b.original / root_path  # an absolute root.path stays absolute
@@ -164,33 +200,34 @@ def _write(folder: Path, root: Path, nodeid: str, containers: list, calls: list,
             if rewritten != str(b.rootfs_original):
                 b.rootfs_word = paths.shell_word(str(b.rootfs_original), shell)
             else:
-                problems.append(f"{b.name}: root.path {root_path!r} is outside the bundle; the script does not make it")
+                self.problems.append(f"{b.name}: root.path {root_path!r} is outside the bundle; "
+                                     "the script does not make it")
         kept_config = paths.json(config)
         (b.kept / "config.json").write_text(json.dumps(kept_config, indent=2) + "\n")
         (b.kept / "evidence").mkdir()
         os.chmod(b.kept / "evidence", 0o777)
-        copy_bundle_files(b, paths, problems)
-        notes += _missing_sources(b, kept_config)  # after the copies: what is still missing
+        copy_bundle_files(b, paths, self.problems)
+        notes = _missing_sources(b, kept_config)  # after the copies: what is still missing
         try:
-            rootfs_difference(b, template, paths, problems)
+            rootfs_difference(b, self.template, paths, self.problems)
         except OSError as exc:
-            problems.append(f"{b.name}: the rootfs difference could not be taken: {exc}")
-    (folder / ".kept-at").write_text(f"{folder}\n")
-    try:
-        ensure_rootfs(root, template)
-    except OSError as exc:
-        problems.append(f"the template rootfs could not be copied to {root / ROOTFS}: {exc}")
+            self.problems.append(f"{b.name}: the rootfs difference could not be taken: {exc}")
+        return notes
 
-    runtime = next((c.runtime for c in containers if getattr(c, "runtime", None) is not None), None)
-    script = folder / "reproduce.sh"
-    script.write_text(Script(nodeid, requirements, failure, runtime, bundles, paths, shell, notes).render(calls))
-    os.chmod(script, 0o755)
-    (folder / "calls.json").write_text(json.dumps([_call_json(c) for c in calls], indent=2) + "\n")
-    lines = [f"test: {nodeid}", f"requirements: {', '.join(requirements) or '(not known)'}", ""]
-    lines += ["containers:"] + [f"  {cid}: bundle {b.name} (ocitest's was {b.original})" for b in bundles for cid in b.ids]
-    lines += ["", "failure:", failure.rstrip() or "(no message recorded)", ""]
-    (folder / "failure.txt").write_text("\n".join(lines))
-    (folder / "README.txt").write_text(_README.format(nodeid=nodeid, bundles=bundle_lines(bundles), rootfs=ROOTFS))
+    def _write_files(self, bundles: list[KeptBundle], script_text: str) -> None:
+        """reproduce.sh, calls.json, failure.txt and README.txt."""
+        test = self.test
+        script = self.folder / "reproduce.sh"
+        script.write_text(script_text)
+        os.chmod(script, 0o755)
+        (self.folder / "calls.json").write_text(json.dumps([c.to_json() for c in test.calls], indent=2) + "\n")
+        lines = [f"test: {test.nodeid}", f"requirements: {', '.join(test.requirements) or '(not known)'}", ""]
+        lines += ["containers:"] + [f"  {cid}: bundle {b.name} (ocitest's was {b.original})"
+                                    for b in bundles for cid in b.ids]
+        lines += ["", "failure:", test.failure.rstrip() or "(no message recorded)", ""]
+        (self.folder / "failure.txt").write_text("\n".join(lines))
+        (self.folder / "README.txt").write_text(_README.format(nodeid=test.nodeid, bundles=bundle_lines(bundles),
+                                                               rootfs=ROOTFS))
 
 
 def _sibling_bundles(bundles: list[KeptBundle], configs: dict[str, dict], calls: list,
@@ -205,7 +242,7 @@ def _sibling_bundles(bundles: list[KeptBundle], configs: dict[str, dict], calls:
             original = parent / match.group(1)
             if original.is_dir() and not any(b.original == original for b in [*bundles, *found]):
                 name = match.group(1)
-                while any(b.name == name for b in [*bundles, *found]) or name in (ROOTFS, "failure", "calls"):
+                while any(b.name == name for b in [*bundles, *found]) or name in _TAKEN:
                     name += "_"
                 found.append(KeptBundle(name, original, folder / name))
     return found
@@ -220,8 +257,3 @@ def _missing_sources(bundle: KeptBundle, config: dict) -> list[str]:
         if binding and isinstance(source, str) and source.startswith("/") and not os.path.lexists(source):
             notes.append(f"{bundle.name}: the bind-mount source {source} does not exist now")
     return notes
-
-
-def _call_json(call) -> dict:
-    to_json: Callable[[], dict] | None = getattr(call, "to_json", None)
-    return to_json() if to_json is not None else dict(vars(call))

@@ -1,15 +1,17 @@
-"""Writing reproduce.sh: the recorded runtime calls, parsed, turned into a shell script."""
+"""Writing reproduce.sh: the test's record (runtime calls and the harness's steps) replayed in order."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-from dataclasses import dataclass
 
+from ..events import Step, StepKind
+from ..runtime import Call
 from .bundles import ROOTFS, KeptBundle, PathMap
+from .failed import FailedTest
 
-#: How long the script waits for a container to stop where ocitest waited for its exit.
+#: How long the script waits where ocitest waited (for a container's exit or output).
 WAIT_SECONDS = 10
 
 
@@ -19,7 +21,7 @@ def _comment(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _seen(call) -> list[str]:
+def _seen(call: Call) -> list[str]:
     """What ocitest saw of a call, as comment lines."""
     if call.timed_out:
         head = f"ocitest saw: no return within {call.duration:.1f} s; ocitest killed it"
@@ -39,48 +41,6 @@ def _seen(call) -> list[str]:
     if call.note:
         lines.append(f"  ({_comment(call.note)})")
     return lines
-
-
-def _state_status(call) -> str | None:
-    """The status in a recorded ``state`` call's output, if it printed one."""
-    try:
-        data = json.loads(call.stdout)
-    except (ValueError, TypeError):
-        return None
-    return data.get("status") if isinstance(data, dict) else None
-
-
-def _option(args: list[str], name: str) -> str | None:
-    """The value of ``--name VALUE`` or ``--name=VALUE`` in ``args``."""
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg[len(name) + 1:]
-    return None
-
-
-@dataclass
-class _Parsed:
-    """A recorded call, split into the global options, the command and its container."""
-
-    words: list[str]  # argv[1:]
-    command: str
-    rest: list[str]  # the words after the command
-    container: str | None
-
-
-def _parse(call, global_args: list[str], kill_signal: str) -> _Parsed:
-    words = list(call.argv[1:])
-    if words[:len(global_args)] == global_args:
-        after = words[len(global_args):]
-    else:
-        after = words[next((i for i, w in enumerate(words) if not w.startswith("-")), len(words)):]
-    command, rest = (after[0], after[1:]) if after else ("", [])
-    container = rest[-1] if rest else None
-    if command == "kill" and "--signal" not in rest and kill_signal == "positional" and len(rest) >= 2:
-        container = rest[-2]
-    return _Parsed(words, command, rest, container)
 
 
 _PRELUDE = r'''set -u
@@ -124,6 +84,16 @@ wait_stopped() {  # wait_stopped ID: poll `state` until the container is stopped
     n=$((n + 1))
   done
   echo "reproduce.sh: $1 is not stopped after @WAIT@ s (ocitest saw it stopped here)" >&3
+}
+
+wait_output() {  # wait_output B TEXT: poll B's stdout file until the container printed TEXT (bounded)
+  n=0
+  while [ "$n" -lt @TRIES@ ]; do
+    grep -qF -- "$2" "$HERE/$1/stdout" 2>/dev/null && return 0
+    sleep 0.2
+    n=$((n + 1))
+  done
+  echo "reproduce.sh: $1's container did not print $2 within @WAIT@ s (ocitest waited for it here)" >&3
 }
 
 hold_stdin() {  # hold_stdin KEY FIFO: a FIFO as a container's stdin, kept open by a background writer
@@ -184,96 +154,63 @@ fi
 
 
 class Script:
-    """Builds reproduce.sh: the recorded calls, and the harness's acts between them that matter.
+    """Builds reproduce.sh from the test's record: each event, in order, becomes script lines.
 
-    What the harness does between calls and the shell imitates:
+    A runtime call is replayed as recorded (argv, with ocitest's paths made "$HERE/..."); what the
+    harness did around it is imitated:
     - create: the container gets a held stdin (a FIFO with a background writer) and its stdout and
       stderr go to files, where the runtime's own create output lands too (as in ocitest's pipes);
-    - start: the harness touches evidence/start-invoked first (programs look for it);
-    - a ``state`` that ocitest saw "stopped", or a plain ``delete`` that succeeded after a start: ocitest had
-      waited for the program's exit (and closed its stdin to end a waiting one), so the script
-      closes stdin and polls ``state`` for a bounded time;
-    - a ``create`` without ``--bundle`` or with a relative one ran in the bundle's folder or its
-      parent: the script changes to the kept equivalent.
+    - a call that ran in a folder of the harness's choosing runs in the kept equivalent;
+    - the harness's steps: the start token is written, stdin is closed (the FIFO's writer ends),
+      a wait for output polls the stdout file, a wait for the exit polls ``state`` (bounded).
     What it cannot do (a console socket's receiver, inherited descriptors) is said in comments.
     """
 
-    def __init__(self, nodeid: str, requirements: list[str], failure: str, runtime, bundles: list[KeptBundle],
-                 paths: PathMap, shell: dict[str, str], notes: list[str] | None = None) -> None:
+    def __init__(self, test: FailedTest, bundles: list[KeptBundle], paths: PathMap, shell: dict[str, str],
+                 notes: list[str] | None = None) -> None:
+        self.test = test
         self.notes = notes or []
-        self.nodeid = nodeid
-        self.requirements = requirements
-        self.failure = failure
-        self.runtime = runtime
         self.bundles = bundles
         self.paths = paths
         self.shell = shell
-        self.by_id: dict[str, list[KeptBundle]] = {}
-        #: Container ID -> the keys of the held stdins of its creates (see hold_stdin).
-        self.holders: dict[str, list[str]] = {}
-        #: Containers a ``start`` was replayed for: only those had a program whose exit ocitest awaited.
-        self.started: set[str] = set()
-        for bundle in bundles:
-            for cid in bundle.ids:
-                self.by_id.setdefault(cid, []).append(bundle)
+        self.kept = {str(b.original): b for b in bundles}
+        #: (container ID, bundle folder) -> the keys of the held stdins of its creates (see hold_stdin).
+        self.holders: dict[tuple[str, str], list[str]] = {}
+        #: Containers whose exit ocitest has awaited since their last create or start.
+        self.exited: set[str] = set()
 
     def word(self, value: str) -> str:
         return self.paths.shell_word(value, self.shell)
 
-    def render(self, calls: list) -> str:
-        runtime_path = self.runtime.path if self.runtime is not None else (calls[0].argv[0] if calls else "runc")
-        global_args = list(self.runtime.global_args) if self.runtime is not None else []
-        kill_signal = getattr(self.runtime, "kill_signal", "positional")
-        parsed = [_parse(c, global_args, kill_signal) for c in calls]
-        ids = []
-        for cid in [*(cid for b in self.bundles for cid in b.ids),
-                    *(p.container for p in parsed if p.command == "create" and p.container)]:
-            if cid and not cid.startswith("-") and cid not in ids:
-                ids.append(cid)
-        out = ["#!/bin/sh", f"# ocitest reproducer of {_comment(self.nodeid)}"]
-        if self.requirements:
-            out.append(f"# requirements: {', '.join(self.requirements)}")
-        first = next((line for line in self.failure.splitlines() if line.strip()), "")
-        if first:
-            out.append(f"# ocitest's finding: {_comment(first)}")
-        out += [
-            "#",
-            f"# Replays the {len(calls)} runtime calls ocitest made in this test, in order, against the",
-            "# bundle folder(s) beside this script: ocitest's temporary paths are replaced by \"$HERE/...\".",
-            "# Run it as the user ocitest ran as. RUNTIME=/path/to/runtime ./reproduce.sh runs another",
-            "# binary; the global options stay as recorded on each line. failure.txt has ocitest's message,",
-            "# calls.json the full record, README.txt the layout. Lines \"==> ...\" and \"<== exit N\" mark",
-            "# each call; the containers' stdout and stderr are in each bundle's stdout and stderr files.",
-            "#",
-            "# Where this shell is not ocitest: ocitest gave create pipes for the container's stdio and held",
-            "# them; here stdin is a FIFO held by a background `sleep`, stdout/stderr are files. ocitest waited",
-            "# for exits on a pidfd; the script polls `state` (see wait_stopped). Descriptors or environment",
-            "# ocitest passed to a call (LISTEN_FDS, an inherited console socket) are not in the record, nor",
-            "# what the test set up on the host for its own length (mounts, namespaces held open): the folders",
-            "# it used are kept as ocitest found them after the test.",
-        ]
-        out += [f"# note: {_comment(note)}" for note in self.notes]
-        if any(_option(p.rest, "--console-socket") is not None for p in parsed if p.command == "create"):
-            out += [
-                "# This test used --console-socket: ocitest listened on the socket and received the pty master.",
-                "# Nothing listens here, so the runtime cannot connect and create fails unless you start a",
-                "# receiver on that path first (runc's contrib/cmd/recvtty, for instance).",
-            ]
+    def render(self) -> str:
+        calls = self.test.calls
+        runtime = self.test.runtime
+        runtime_path = runtime.path if runtime is not None else (calls[0].argv[0] if calls else "runc")
+        global_args = list(runtime.global_args) if runtime is not None else []
+        out = self._header(len(calls))
         prelude = (_PRELUDE.replace("@RUNTIME@", shlex.quote(runtime_path))
                    .replace("@GLOBALS@", " ".join(shlex.quote(a) for a in global_args))
                    .replace("@TRIES@", str(WAIT_SECONDS * 5)).replace("@WAIT@", str(WAIT_SECONDS))
                    .replace("@ROOTFS@", ROOTFS))
+        ids = self._container_ids(calls)
         out += [prelude, "# -- leftovers of an earlier run of this script"]
         out += [f"forget {shlex.quote(cid)}" for cid in ids]
         for bundle in self.bundles:
             if bundle.ids:
                 out.append(f"prepare {bundle.name} {bundle.rootfs_word or shlex.quote('')}")
-        out += ["", "# -- the calls, as ocitest made them"]
-        for number, (call, p) in enumerate(zip(calls, parsed), 1):
-            out.append("")
-            out += [f"# {number}/{len(calls)} {line}" if i == 0 else f"#      {line}"
-                    for i, line in enumerate(_seen(call))]
-            out += self._call(number, call, p)
+        out += ["", "# -- the calls, as ocitest made them, and what ocitest did between them"]
+        number = 0
+        previous = None
+        for event in self.test.events:
+            if isinstance(event, Call):
+                number += 1
+                out.append("")
+                out += [f"# {number}/{len(calls)} {line}" if i == 0 else f"#      {line}"
+                        for i, line in enumerate(_seen(event))]
+                out += self._call(number, event)
+            else:
+                out += [""] * isinstance(previous, Call) + self._step(event)
+            previous = event
         out += ["", "# -- cleanup: so that the script can run again", "release_all"]
         out += [f"show {b.name}" for b in self.bundles if b.ids]
         out += [f"forget {shlex.quote(cid)}" for cid in ids]
@@ -281,63 +218,117 @@ class Script:
                 ""]
         return "\n".join(out)
 
-    def _call(self, number: int, call, p: _Parsed) -> list[str]:
-        lines: list[str] = []
-        words = " ".join(self.word(w) for w in p.words)
-        mine = self.by_id.get(p.container or "", [])
-        limit = f"call_within {max(1, int(call.duration + 0.999))} " if call.timed_out else "call "
-        line = f"{limit}{words}"
-        if p.command == "create":
-            bundle_arg = _option(p.rest, "--bundle") or _option(p.rest, "-b")
-            target = mine[0] if mine else None
-            if bundle_arg is not None:
-                target = next((b for b in self.bundles if str(b.original) == bundle_arg), target)
-            console = _option(p.rest, "--console-socket")
-            if console is not None:
-                if console.isdigit():
-                    lines.append(f"# ocitest passed an open socket at descriptor {console}; the shell has none "
-                                 "there, so this differs from ocitest's call")
-                else:
-                    lines.append("# ocitest listened on this console socket; nothing does here (see the top)")
-            moved = False
-            if bundle_arg is not None and not bundle_arg.startswith("/"):
-                lines += ["# a relative --bundle: ocitest ran this in the bundles' parent folder; here, $HERE",
-                          'cd "$HERE" || exit 2']
-                moved = True
-            elif bundle_arg is None and target is not None:
-                lines += ["# no --bundle: ocitest ran this in the bundle folder (the runtime takes the cwd)",
-                          f'cd "$HERE/{target.name}" || exit 2']
-                moved = True
-            elif bundle_arg is not None and self.paths.text(bundle_arg) == bundle_arg:
-                lines.append("# this bundle was not one of the test's containers: not kept, the call will differ")
-            if target is not None:
-                # One held stdin per create: two containers of one bundle must not share one.
-                key = f"in{number}"
-                self.holders.setdefault(p.container or "", []).append(key)
-                b = f'"$HERE/{target.name}'
-                lines.insert(0, f'hold_stdin {key} {b}/stdin-{number}"')
-                line += f' <{b}/stdin-{number}" >>{b}/stdout" 2>>{b}/stderr"'
-                lines += [line, f"show {target.name}"]
-            else:
-                lines.append(line + " </dev/null")
-            if moved:
-                lines.append("cd - >/dev/null || exit 2")
-            return lines
-        if p.command == "start":
-            self.started.add(p.container or "")
-            for bundle in mine:
-                lines.append(f': >"$HERE/{bundle.name}/evidence/start-invoked"  '
-                             "# ocitest marks start as invoked for the program")
-        # A plain delete that succeeded after a start: the harness had waited for the exit first. Not
-        # after create alone: deleting a created container is itself a check (it must fail).
-        waited = (p.command == "state" and _state_status(call) == "stopped") or (
-            p.command == "delete" and "--force" not in p.rest and call.exit == 0 and p.container in self.started)
-        if waited and p.container:
-            lines.append("# ocitest had waited for the program's exit here (closing its stdin ends a waiting one)")
-            lines += [f"release {key}" for key in self.holders.get(p.container, [])]
-            lines.append(f"wait_stopped {shlex.quote(p.container)}")
-        lines.append(line + " </dev/null")
-        return lines
+    def _header(self, count: int) -> list[str]:
+        out = ["#!/bin/sh", f"# ocitest reproducer of {_comment(self.test.nodeid)}"]
+        if self.test.requirements:
+            out.append(f"# requirements: {', '.join(self.test.requirements)}")
+        first = next((line for line in self.test.failure.splitlines() if line.strip()), "")
+        if first:
+            out.append(f"# ocitest's finding: {_comment(first)}")
+        out += [
+            "#",
+            f"# Replays the {count} runtime calls ocitest made in this test, in order, against the",
+            "# bundle folder(s) beside this script: ocitest's temporary paths are replaced by \"$HERE/...\".",
+            "# Between the calls it does what ocitest did there: write the start token, close a container's",
+            "# stdin, wait for its output or its exit. Run it as the user ocitest ran as.",
+            "# RUNTIME=/path/to/runtime ./reproduce.sh runs another binary; the global options stay as",
+            "# recorded on each line. failure.txt has ocitest's message, calls.json the full record,",
+            "# README.txt the layout. Lines \"==> ...\" and \"<== exit N\" mark each call; the containers'",
+            "# stdout and stderr are in each bundle's stdout and stderr files.",
+            "#",
+            "# Where this shell is not ocitest: ocitest gave create pipes for the container's stdio and held",
+            "# them; here stdin is a FIFO held by a background `sleep`, stdout/stderr are files. ocitest waited",
+            "# for exits on a pidfd; the script polls `state` (see wait_stopped). Descriptors or environment",
+            "# ocitest passed to a call (LISTEN_FDS, an inherited console socket), data a test wrote to a",
+            "# container's stdin, and what the test set up on the host for its own length (mounts, namespaces",
+            "# held open) are not replayed: the folders it used are kept as ocitest found them after the test.",
+        ]
+        out += [f"# note: {_comment(note)}" for note in self.notes]
+        if any(c.operation.console for c in self.test.calls):
+            out += [
+                "# This test used --console-socket: ocitest listened on the socket and received the pty master.",
+                "# Nothing listens here, so the runtime cannot connect and create fails unless you start a",
+                "# receiver on that path first (runc's contrib/cmd/recvtty, for instance).",
+            ]
+        return out
+
+    def _container_ids(self, calls: list[Call]) -> list[str]:
+        """The containers the script removes before and after: the test's and any it created."""
+        ids: list[str] = []
+        created = (c.operation.container for c in calls if c.operation.name == "create")
+        for cid in [*(cid for b in self.bundles for cid in b.ids), *created]:
+            if cid and not cid.startswith("-") and cid not in ids:
+                ids.append(cid)
+        return ids
+
+    def _in_folder(self, folder: str | None, body: list[str]) -> list[str]:
+        """``body`` run in the kept equivalent of the folder a call ran in (the current one if none)."""
+        if folder is None:
+            return body
+        for bundle in self.bundles:
+            if folder == str(bundle.original):
+                return ["# ocitest ran this in the bundle folder", f'cd "$HERE/{bundle.name}" || exit 2', *body,
+                        "cd - >/dev/null || exit 2"]
+            if folder == str(bundle.original.parent):
+                return ["# ocitest ran this in the bundles' parent folder; here, $HERE", 'cd "$HERE" || exit 2', *body,
+                        "cd - >/dev/null || exit 2"]
+        return [f"# ocitest ran this in {_comment(folder)}, which is not kept; here, the current folder", *body]
+
+    def _call(self, number: int, call: Call) -> list[str]:
+        op = call.operation
+        if op.name in ("create", "start"):
+            self.exited.discard(op.container or "")
+        line = " ".join(self.word(w) for w in call.argv[1:])
+        line = (f"call_within {max(1, int(call.duration + 0.999))} " if call.timed_out else "call ") + line
+        lines = []
+        if op.inherited:
+            lines.append(f"# ocitest passed open descriptors {', '.join(map(str, op.inherited))}; the shell has "
+                         "none there, so this differs from ocitest's call")
+        if op.name == "create":
+            return lines + self._create(number, call, line)
+        if op.stdin == "test":
+            lines.append("# ocitest gave this call a pipe of the test's as stdin; here, /dev/null")
+        return lines + self._in_folder(op.cwd, [line + " </dev/null"])
+
+    def _create(self, number: int, call: Call, line: str) -> list[str]:
+        op = call.operation
+        lines = []
+        if op.console == "fd":
+            lines.append("# ocitest passed an open console socket (see above); nothing is at that descriptor here")
+        elif op.console:
+            lines.append("# ocitest listened on this console socket; nothing does here (see the top)")
+        target = self.kept.get(op.bundle or "")
+        if target is None:
+            lines.append("# this bundle was not one of the test's containers: not kept, the call will differ")
+            return lines + self._in_folder(op.cwd, [line + " </dev/null"])
+        # One held stdin per create: two containers of one bundle must not share one.
+        key = f"in{number}"
+        self.holders.setdefault((op.container or "", str(target.original)), []).append(key)
+        if op.stdin == "test":
+            lines.append("# ocitest gave the container a stdin of the test's own; here, a held FIFO")
+        b = f'"$HERE/{target.name}'
+        redirected = f'{line} <{b}/stdin-{number}" >>{b}/stdout" 2>>{b}/stderr"'
+        return [f'hold_stdin {key} {b}/stdin-{number}"', *lines, *self._in_folder(op.cwd, [redirected]),
+                f"show {target.name}"]
+
+    def _step(self, step: Step) -> list[str]:
+        cid = shlex.quote(step.container)
+        bundle = self.kept.get(step.bundle)
+        if step.kind is StepKind.START_TOKEN:
+            return [f": >{self.word(step.detail)}  # ocitest marks start as invoked for the program"]
+        if step.kind is StepKind.CLOSE_STDIN:
+            keys = self.holders.get((step.container, step.bundle), [])
+            return ["# ocitest closed the container's stdin here", *(f"release {key}" for key in keys)]
+        if step.kind is StepKind.WAIT_OUTPUT:
+            if bundle is None:
+                return [f"# ocitest waited for {_comment(step.detail)!r} on the container's stdout (not kept)"]
+            return [f"wait_output {bundle.name} {shlex.quote(step.detail)}  # ocitest waited for this on stdout"]
+        if step.kind is StepKind.WAIT_EXIT:
+            self.exited.add(step.container)
+            return [f"wait_stopped {cid}  # ocitest waited for the program's exit here"]
+        if step.container in self.exited:
+            return ["# ocitest read the container's stdout and stderr to their end here (the program had exited)"]
+        return [f"wait_stopped {cid}  # ocitest read the container's stdout and stderr to their end here"]
 
 
 def bundle_lines(bundles: list[KeptBundle]) -> str:

@@ -10,7 +10,7 @@ import fcntl
 import os
 import sys
 
-from ocitest import probe, read_available, requirement, set_nonblocking
+from ocitest import Wiring, probe, read_available, requirement, set_nonblocking
 
 
 @requirement("cli.create-exit-code")
@@ -34,7 +34,7 @@ def test_create_without_bundle_uses_the_working_directory(new_container, new_bun
     bundle = new_bundle()
     marker = f"bundle-{bundle.path.name}"
     container = new_container(probe.sh(probe.say("from", marker)), bundle=bundle)
-    call = container.create(check=False, bundle_option=False, cwd=bundle.path)
+    call = container.create(check=False, bundle_arg=None, wiring=Wiring(cwd=bundle.path))
     assert call.ok, f"create without --bundle, run in the bundle folder: {call.describe()}"
     container.start()
     container.wait_exit()
@@ -100,7 +100,7 @@ def test_listen_fds_passes_fds_3_and_4_to_the_program(new_container, runtime):
         global_args=["-c", TRAMPOLINE, str(high[0]), str(high[1]), runtime.path, *runtime.global_args],
     )
     try:
-        call = container.create(check=False, env=env, pass_fds=tuple(high))
+        call = container.create(check=False, wiring=Wiring(env=env, inherited=tuple(high)))
     finally:
         container.runtime = runtime
         for fd in high:

@@ -22,7 +22,7 @@ import threading
 
 import pytest
 
-from ocitest import EVIDENCE_DIR, probe, read_available, requirement, set_nonblocking
+from ocitest import EVIDENCE_DIR, Wiring, probe, read_available, requirement, set_nonblocking
 
 #: A bit over 1 MiB, every byte value: far more than a pipe holds (64 KiB).
 BIG = 1024 * 1024 + 4321
@@ -168,7 +168,7 @@ def test_create_does_not_seek_a_file_given_as_stdin(new_container):
     stdin = os.open(path, os.O_RDONLY)
     try:
         os.lseek(stdin, offset, os.SEEK_SET)
-        container.create(fds=(stdin, *container.stdio.child_fds()[1:]))
+        container.create(wiring=Wiring(stdin=stdin))
         position = os.lseek(stdin, 0, os.SEEK_CUR)
     finally:
         os.close(stdin)
@@ -216,7 +216,7 @@ def test_create_of_a_terminal_container_does_not_read_stdin(new_container, new_b
     os.write(w, UNTOUCHABLE)
     os.close(w)
     try:
-        call = container.create(console=True, fds=(r, *container.stdio.child_fds()[1:]))
+        call = container.create(console=True, wiring=Wiring(stdin=r))
         after_create = pending(r)
         container.console.receive(container.timeouts.wait)
         container.start()
@@ -240,7 +240,7 @@ def call_with_data_on_stdin(runtime, *args: str):
     os.write(w, UNTOUCHABLE)
     os.close(w)
     try:
-        call = runtime.call(*args, stdin=r)
+        call = runtime.call(*args, wiring=Wiring(stdin=r))
         return call, drain(r)
     finally:
         os.close(r)

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ocitest import needs, probe, requirement
+from ocitest import needs, probe, requirement, Wiring
 from ocitest.host import container_children, namespace, process_alive
 
 
@@ -85,7 +85,7 @@ def test_state_bundle_is_the_absolute_bundle_path(new_container):
 def test_state_bundle_is_absolute_when_create_was_given_a_relative_path(new_container):
     container = new_container(probe.waiting())
     relative = container.bundle.path.name
-    container.create(bundle_arg=relative, cwd=container.bundle.path.parent)
+    container.create(bundle_arg=relative, wiring=Wiring(cwd=container.bundle.path.parent))
     bundle = container.state().get("bundle")
     assert isinstance(bundle, str) and os.path.isabs(bundle), (
         f"create got --bundle {relative!r} (relative); state `bundle` is {bundle!r}, not an absolute path"
