@@ -1,4 +1,4 @@
-"""A bundle on disk: config.json (validated against the schema), a rootfs copy, an evidence folder."""
+"""A bundle on disk: config.json (validated against the schema), a rootfs copy, an exchange folder."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Bundle:
     path: Path
     config: dict
     #: Host folder bind-mounted at /ocitest in the container (also where host-side hooks write).
-    evidence: Path
+    exchange: Path
     schemas: Schemas
     #: The config as the factory made it, before the test changed anything (for the report's diff).
     default: dict = field(default_factory=dict)
@@ -70,12 +70,12 @@ class BundleFactory:
     def new(self) -> Bundle:
         path = self.workdir / f"b{next(self._counter)}"
         path.mkdir(parents=True)
-        evidence = path / "evidence"
-        evidence.mkdir()
-        os.chmod(evidence, 0o777)
+        exchange = path / "exchange"
+        exchange.mkdir()
+        os.chmod(exchange, 0o777)
         copy_rootfs(self.rootfs_template, path / "rootfs")
-        config = default_config(self.oci_version, str(evidence), rootless=self.rootless)
-        return Bundle(path, config, evidence, self.schemas, copy.deepcopy(config))
+        config = default_config(self.oci_version, str(exchange), rootless=self.rootless)
+        return Bundle(path, config, exchange, self.schemas, copy.deepcopy(config))
 
     @staticmethod
     def remove(bundle: Bundle) -> None:

@@ -1,8 +1,8 @@
-"""The default config.json: bundles/config.json, plus the evidence mount.
+"""The default config.json: bundles/config.json, plus the exchange mount.
 
 The template follows ``runc spec`` (namespaces, default mounts, masked and readonly paths,
 capabilities, rlimits, device cgroup deny-all), with ``terminal`` off. Added here: one bind
-mount, the bundle's evidence folder at ``/ocitest``, where programs and hooks inside the
+mount, the bundle's exchange folder at ``/ocitest``, where programs and hooks inside the
 container leave facts for the host to read (its source differs per bundle).
 """
 
@@ -14,8 +14,8 @@ import os
 
 from .templates import load_json
 
-#: Where the evidence folder appears inside the container.
-EVIDENCE_DIR = "/ocitest"
+#: Where the exchange folder appears inside the container.
+EXCHANGE_DIR = "/ocitest"
 
 
 @functools.cache
@@ -32,8 +32,8 @@ def _template() -> dict:
     return template
 
 
-def default_config(oci_version: str, evidence_source: str, *, rootless: bool = False) -> dict:
-    """A fresh default config; ``evidence_source`` is the host folder mounted at /ocitest.
+def default_config(oci_version: str, exchange_source: str, *, rootless: bool = False) -> dict:
+    """A fresh default config; ``exchange_source`` is the host folder mounted at /ocitest.
 
     ``rootless``: the caller is an unprivileged user, so the container gets a user namespace
     mapping container root to the caller's uid and gid (the only IDs it may map without
@@ -42,7 +42,7 @@ def default_config(oci_version: str, evidence_source: str, *, rootless: bool = F
     config = copy.deepcopy(_template())
     config["ociVersion"] = oci_version
     config["mounts"].append(
-        {"destination": EVIDENCE_DIR, "type": "bind", "source": evidence_source, "options": ["rbind", "rw"]}
+        {"destination": EXCHANGE_DIR, "type": "bind", "source": exchange_source, "options": ["rbind", "rw"]}
     )
     if rootless:
         make_rootless(config, os.getuid(), os.getgid())

@@ -22,7 +22,7 @@ from .runtime import Call, Runtime
 
 _serial = itertools.count(1)
 
-#: File the harness creates in the evidence folder just before it invokes ``start``.
+#: File the harness creates in the exchange folder just before it invokes ``start``.
 START_TOKEN = "start-invoked"
 
 
@@ -139,7 +139,7 @@ class Container:
         return call
 
     def start(self, *, check: bool = True) -> Call:
-        (self.bundle.evidence / START_TOKEN).touch()
+        (self.bundle.exchange / START_TOKEN).touch()
         call = self.runtime.start(self.id)
         if check and not call.ok:
             raise Violation(f"start failed: {call.describe()}")
@@ -270,8 +270,8 @@ class Container:
         status = self.wait_exit()
         return status, self.output()
 
-    def evidence(self, name: str) -> Path:
-        return self.bundle.evidence / name
+    def exchange_file(self, name: str) -> Path:
+        return self.bundle.exchange / name
 
     # -- teardown -------------------------------------------------------------------------
 

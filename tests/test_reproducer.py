@@ -87,8 +87,8 @@ def test_the_kept_bundle_points_into_its_own_folder(wrapper_run):
     assert original not in text
     config = json.loads(text)
     sources = [m.get("source") for m in config["mounts"] if m.get("destination") == "/ocitest"]
-    assert sources == [str(bundle / "evidence")]
-    assert stat.S_IMODE((bundle / "evidence").stat().st_mode) == 0o777
+    assert sources == [str(bundle / "exchange")]
+    assert stat.S_IMODE((bundle / "exchange").stat().st_mode) == 0o777
     failure = (folder / "failure.txt").read_text()
     assert "cli.create-pid-file" in failure and "returned without writing the file" in failure
     assert json.loads((folder / "calls.json").read_text()) == test["calls"]
@@ -151,8 +151,8 @@ def test_folder_names_are_short_safe_and_unique():
 
 def test_paths_are_replaced_as_whole_components():
     paths = PathMap({"/tmp/o/bundles/b1": "/kept/b1", "/tmp/o/bundles/b15": "/kept/b15"})
-    assert paths.text("/tmp/o/bundles/b1/evidence /tmp/o/bundles/b15 /tmp/o/bundles/b1") == \
-        "/kept/b1/evidence /kept/b15 /kept/b1"
+    assert paths.text("/tmp/o/bundles/b1/exchange /tmp/o/bundles/b15 /tmp/o/bundles/b1") == \
+        "/kept/b1/exchange /kept/b15 /kept/b1"
     assert paths.text("/tmp/o/bundles/b1x") == "/tmp/o/bundles/b1x"
     shell = {"/tmp/o/bundles/b1": '"$HERE/b1"', "/tmp/o/bundles/b15": '"$HERE/b15"'}
     assert paths.shell_word("--pid-file=/tmp/o/bundles/b1/p id", shell) == "--pid-file=\"$HERE/b1\"'/p id'"
@@ -201,14 +201,14 @@ def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path)
     mirrored.mkdir(parents=True)
     (mirrored / "hook").write_text("in the container\n")
     (original / "hookbin").mkdir()
-    (original / "hookbin" / "hook").write_text(f"#!/bin/sh\necho host > {original}/evidence/ran\n")
-    evidence = original / "evidence"
-    evidence.mkdir()
-    (evidence / "ran").write_text("host\n")
+    (original / "hookbin" / "hook").write_text(f"#!/bin/sh\necho host > {original}/exchange/ran\n")
+    exchange = original / "exchange"
+    exchange.mkdir()
+    (exchange / "ran").write_text("host\n")
     config = {"root": {"path": "rootfs"}, "hooks": {"prestart": [{"path": f"{original}/hookbin/hook"}]},
-              "mounts": [{"destination": "/ocitest", "type": "bind", "source": str(evidence), "options": ["rbind"]}]}
+              "mounts": [{"destination": "/ocitest", "type": "bind", "source": str(exchange), "options": ["rbind"]}]}
     (original / "config.json").write_text(json.dumps(config))
-    container = Container(Runtime("runc"), Bundle(original, config, evidence, None), LiveContainers(), Timeouts(),
+    container = Container(Runtime("runc"), Bundle(original, config, exchange, None), LiveContainers(), Timeouts(),
                           "ocitest-reproducer-unit")
     container.stdio.close()
 
@@ -219,9 +219,9 @@ def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path)
     assert not (kept / "rootfs").exists() and (keep_dir / "rootfs" / "etc" / "gone").is_file()
     kept_config = json.loads((kept / "config.json").read_text())
     assert kept_config["hooks"]["prestart"][0]["path"] == str(kept / "hookbin" / "hook")
-    assert kept_config["mounts"][0]["source"] == str(kept / "evidence")
-    assert (kept / "hookbin" / "hook").read_text() == f"#!/bin/sh\necho host > {kept}/evidence/ran\n"
-    assert (kept / "evidence-ocitest-saw" / "ran").read_text() == "host\n" and not any((kept / "evidence").iterdir())
+    assert kept_config["mounts"][0]["source"] == str(kept / "exchange")
+    assert (kept / "hookbin" / "hook").read_text() == f"#!/bin/sh\necho host > {kept}/exchange/ran\n"
+    assert (kept / "exchange-ocitest-saw" / "ran").read_text() == "host\n" and not any((kept / "exchange").iterdir())
 
     replay = _replay(folder / "reproduce.sh", "runc")
     assert replay.returncode == 0, replay.stdout + replay.stderr
@@ -242,11 +242,11 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     from ocitest.runtime import Call, Runtime
 
     original = tmp_path / "bundles" / "b7"
-    (original / "evidence").mkdir(parents=True)
+    (original / "exchange").mkdir(parents=True)
     config = {"root": {"path": "rootfs"}}
     (original / "config.json").write_text(json.dumps(config))
     runtime = Runtime("/usr/bin/some-runtime", ["--root", "/run/x"])
-    container = Container(runtime, Bundle(original, config, original / "evidence", None), LiveContainers(), Timeouts(),
+    container = Container(runtime, Bundle(original, config, original / "exchange", None), LiveContainers(), Timeouts(),
                           "c1")
     container.stdio.close()
     rt = ["/usr/bin/some-runtime", "--root", "/run/x"]
@@ -268,10 +268,10 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     assert "nothing listens here" in text.lower()
     assert 'cd "$HERE" || exit 2\ncall --root /run/x create --bundle b7 c1' in text
     assert 'cd "$HERE/b7" || exit 2\ncall --root /run/x create c1' in text
-    assert ': >"$HERE/b7/evidence/start-invoked"' in text
+    assert ': >"$HERE/b7/exchange/start-invoked"' in text
     assert "release in1\nrelease in2\nrelease in3\nwait_stopped c1\ncall --root /run/x state c1" in text
     assert "call_within 30 --root /run/x kill c1 KILL" in text
-    assert "forget c1" in text and 'rm -rf "$HERE/$1/evidence"' in text
+    assert "forget c1" in text and 'rm -rf "$HERE/$1/exchange"' in text
     checked = subprocess.run(["sh", "-n", str(folder / "reproduce.sh")], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
     if shutil.which("shellcheck"):

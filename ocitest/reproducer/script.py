@@ -153,10 +153,10 @@ show() {  # show B: what the container's stdout and stderr hold so far
   done
 }
 
-prepare() {  # prepare B ROOTFS: a fresh evidence folder, no leftovers, the rootfs in place
-  rm -rf "$HERE/$1/evidence" "$HERE/$1/stdout" "$HERE/$1/stderr" "$HERE/$1"/stdin-* \
+prepare() {  # prepare B ROOTFS: a fresh exchange folder, no leftovers, the rootfs in place
+  rm -rf "$HERE/$1/exchange" "$HERE/$1/stdout" "$HERE/$1/stderr" "$HERE/$1"/stdin-* \
     "$HERE/$1/container.pid" "$HERE/$1/console.sock"
-  mkdir -m 0777 "$HERE/$1/evidence"
+  mkdir -m 0777 "$HERE/$1/exchange"
   : >"$HERE/$1/stdout"
   : >"$HERE/$1/stderr"
   [ -z "$2" ] || [ -d "$2" ] && return 0
@@ -189,7 +189,7 @@ class Script:
     What the harness does between calls and the shell imitates:
     - create: the container gets a held stdin (a FIFO with a background writer) and its stdout and
       stderr go to files, where the runtime's own create output lands too (as in ocitest's pipes);
-    - start: the harness touches evidence/start-invoked first (programs look for it);
+    - start: the harness touches exchange/start-invoked first (programs look for it);
     - a ``state`` that ocitest saw "stopped", or a plain ``delete`` that succeeded after a start: ocitest had
       waited for the program's exit (and closed its stdin to end a waiting one), so the script
       closes stdin and polls ``state`` for a bounded time;
@@ -326,7 +326,7 @@ class Script:
         if p.command == "start":
             self.started.add(p.container or "")
             for bundle in mine:
-                lines.append(f': >"$HERE/{bundle.name}/evidence/start-invoked"  '
+                lines.append(f': >"$HERE/{bundle.name}/exchange/start-invoked"  '
                              "# ocitest marks start as invoked for the program")
         # A plain delete that succeeded after a start: the harness had waited for the exit first. Not
         # after create alone: deleting a created container is itself a check (it must fail).
@@ -351,9 +351,9 @@ def bundle_lines(bundles: list[KeptBundle]) -> str:
         lines.append(f"  {b.name}/{' ' * max(1, 13 - len(b.name))}bundle of container(s) {', '.join(b.ids)} "
                      f"(ocitest's was {b.original})")
         lines.append("                   config.json: what the runtime read, paths into the bundle rewritten;")
-        lines.append("                   evidence/: empty, bind-mounted at /ocitest (mode 0777);")
-        if (b.kept / "evidence-ocitest-saw").exists():
-            lines.append("                   evidence-ocitest-saw/: what the test found in evidence/;")
+        lines.append("                   exchange/: empty, bind-mounted at /ocitest (mode 0777);")
+        if (b.kept / "exchange-ocitest-saw").exists():
+            lines.append("                   exchange-ocitest-saw/: what the test found in exchange/;")
         lines.append("                   stdout, stderr: the container's output (written by the script).")
     return "\n".join(lines) + "\n"
 

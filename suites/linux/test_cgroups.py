@@ -621,12 +621,12 @@ def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle)
     # On a v1/hybrid host the v2 hierarchy has no pids controller (the precondition).
     key = "ocitestnosuch.max" if cgroup_layout() == "v2" else "pids.max"
     bundle = new_bundle()
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
     bundle.config["linux"]["resources"]["unified"] = {key: "10"}
     call = container.attempt()
     assert call.failed, f"unified {{{key!r}: '10'}} with no such controller on cgroup v2 was accepted: {call.describe()}"
-    assert not container.evidence("ran").exists(), "the program ran although its unified setting could not apply"
+    assert not container.exchange_file("ran").exists(), "the program ran although its unified setting could not apply"
 
 
 @requirement("linux.cgroup-unified-conversion-error")
@@ -635,7 +635,7 @@ def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle)
 def test_a_v1_setting_without_v2_equivalent_is_an_error_on_v2(new_container, new_bundle):
     # memory.swappiness has no cgroup v2 file; the conversion is impossible.
     bundle = new_bundle()
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
     bundle.config["linux"]["resources"]["memory"] = {"swappiness": 17}
     call = container.attempt()

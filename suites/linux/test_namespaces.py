@@ -275,7 +275,7 @@ def test_a_path_of_the_wrong_kind_is_an_error(new_container, new_bundle, case):
             path = stack.enter_context(persistent_namespace("network", bundle.path))
             what = "a network namespace"
         with_namespace(bundle, kind, path=str(path))
-        container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+        container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
         call = container.attempt()
         assert call.failed, f"the {kind} entry's path is {what}, yet the runtime reported no error: {call.describe()}"
 
@@ -290,7 +290,7 @@ def test_a_duplicated_namespace_type_is_an_error(new_container, new_bundle, entr
     kind = entries[0]["type"]
     linux = bundle.config["linux"]
     linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind] + entries
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
     assert call.failed, f"linux.namespaces lists `{kind}` twice ({entries}), yet the runtime reported no error: {call.describe()}"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.config import EVIDENCE_DIR
+from ocitest.config import EXCHANGE_DIR
 
 
 @dataclass
@@ -80,10 +80,10 @@ def test_the_default_filesystems_are_there(new_container):
 def shared_rootfs(bundle):
     """Make the bundle's rootfs a shared bind mount of itself on the host, for the test's length.
 
-    The evidence bind mount is dropped (these checks read mountinfo, not evidence): applying
+    The exchange bind mount is dropped (these checks read mountinfo, not files): applying
     `unbindable` recursively, as runtimes do, would make every bind-mount source unbindable.
     """
-    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != EVIDENCE_DIR]
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != EXCHANGE_DIR]
     rootfs = str(bundle.rootfs)
     run("mount", "--bind", rootfs, rootfs)
     try:
@@ -187,18 +187,18 @@ def test_masked_paths_cannot_be_read(new_container, new_bundle):
 @requirement("linux.readonly-paths")
 def test_readonly_paths_refuse_writes(new_container, new_bundle):
     bundle = new_bundle()
-    (bundle.evidence / "ro").mkdir()
-    os.chmod(bundle.evidence / "ro", 0o777)
-    paths = ["/proc/sys", f"{EVIDENCE_DIR}/ro"]
+    (bundle.exchange / "ro").mkdir()
+    os.chmod(bundle.exchange / "ro", 0o777)
+    paths = ["/proc/sys", f"{EXCHANGE_DIR}/ro"]
     bundle.config["linux"]["readonlyPaths"] = paths
-    targets = {"/proc/sys": "/proc/sys/net/ipv4/ip_forward", f"{EVIDENCE_DIR}/ro": f"{EVIDENCE_DIR}/ro/written"}
+    targets = {"/proc/sys": "/proc/sys/net/ipv4/ip_forward", f"{EXCHANGE_DIR}/ro": f"{EXCHANGE_DIR}/ro/written"}
     lines = [f'err=$( {{ echo 1 > {target}; }} 2>&1 ); {probe.say(path, "rc=$? $err")}' for path, target in targets.items()]
-    lines.append(f'err=$( {{ echo 1 > {EVIDENCE_DIR}/rw; }} 2>&1 ); {probe.say("control", "rc=$? $err")}')
+    lines.append(f'err=$( {{ echo 1 > {EXCHANGE_DIR}/rw; }} 2>&1 ); {probe.say("control", "rc=$? $err")}')
     _, out = new_container(probe.sh(*lines), bundle=bundle).run_to_exit()
     facts = probe.facts(out)
-    assert (facts.get("control") or [""])[0].startswith("rc=0"), f"the probe could not write to {EVIDENCE_DIR}: {out!r}"
+    assert (facts.get("control") or [""])[0].startswith("rc=0"), f"the probe could not write to {EXCHANGE_DIR}: {out!r}"
     erofs = os.strerror(errno.EROFS)
     wrong = {path: (facts.get(path) or ["(no answer)"])[0] for path in paths
              if not (facts.get(path) or [""])[0].endswith(erofs)}
     assert not wrong, f"readonlyPaths {paths}: a write below them should fail with EROFS ({erofs!r}); got {wrong}"
-    assert not (bundle.evidence / "ro" / "written").exists(), f"the write below {EVIDENCE_DIR}/ro reached the host"
+    assert not (bundle.exchange / "ro" / "written").exists(), f"the write below {EXCHANGE_DIR}/ro reached the host"

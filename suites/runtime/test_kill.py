@@ -43,12 +43,12 @@ def test_kill_with_KILL_ends_a_running_container(new_container, runtime_info):
 
 @requirement("runtime.kill-sends-signal")
 def test_kill_with_KILL_ends_a_created_container_before_it_runs_anything(new_container):
-    container = new_container(probe.waiting(probe.touch_evidence("ran")))
+    container = new_container(probe.waiting(probe.touch_in_exchange("ran")))
     container.create()
     container.kill("KILL")
     container.wait_exit()
     assert container.status() == "stopped", "a created container killed with KILL is not stopped"
-    assert not container.evidence("ran").exists(), "the program ran although the container was killed before start"
+    assert not container.exchange_file("ran").exists(), "the program ran although the container was killed before start"
 
 
 @requirement("runtime.kill-requires-id")

@@ -43,7 +43,7 @@ def test_refused_operations_leave_the_container_and_the_host_as_they_were(new_co
     container.read_until(probe.READY)
     before = snapshot(container)
     unknown = f"ocitest-{os.getpid()}-no-such-container"
-    duplicate = new_container(probe.waiting(probe.touch_evidence("ran")), container_id=container.id)
+    duplicate = new_container(probe.waiting(probe.touch_in_exchange("ran")), container_id=container.id)
     attempts = {
         "start (already running)": lambda: container.start(check=False),
         "create (ID in use)": lambda: duplicate.create(check=False),
