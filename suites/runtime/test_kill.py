@@ -3,7 +3,6 @@
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeKill
 """
 
-import os
 import signal
 
 import pytest
@@ -69,6 +68,6 @@ def test_kill_on_a_stopped_container_fails_and_changes_nothing(new_container):
 
 
 @requirement("runtime.kill-only-created-or-running")
-def test_kill_of_an_unknown_container_fails(runtime):
-    call = runtime.kill(f"ocitest-{os.getpid()}-no-such-container", "KILL")
+def test_kill_of_an_unknown_container_fails(runtime, unknown_container_id):
+    call = runtime.kill(unknown_container_id, "KILL")
     assert call.failed, f"kill of a container that does not exist did not report an error: {call.describe()}"
