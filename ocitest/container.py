@@ -315,12 +315,13 @@ class Container:
         if self.console is not None:
             self.console.close()
         reap_strays()
-        if self.id:
-            # Some runtimes (runsc) leave a cgroup named after the container in every hierarchy
-            # even after delete, and a create cut short (timeout, Ctrl-C) leaves cgroups the runtime
-            # no longer knows: at the root, or under our own cgroup. rmdir only removes empty ones,
-            # so nothing live is touched.
-            for directory in container_cgroup_dirs(self.id):
+        # Some runtimes (runsc) leave a cgroup named after the container in every hierarchy even
+        # after delete, a create cut short (timeout, Ctrl-C) leaves cgroups the runtime no longer
+        # knows, and a runtime may keep what a cgroupsPath the bundle asked for named: at the root,
+        # or under our own cgroup (where a relative path starts). rmdir only removes empty ones,
+        # so nothing live is touched.
+        for name in sorted({self.id, *self.bundle.own_cgroup_names()} - {""}):
+            for directory in container_cgroup_dirs(name):
                 remove_cgroup_tree(directory)
         self.live.discard(self)
         return problems

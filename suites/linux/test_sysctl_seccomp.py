@@ -232,8 +232,12 @@ class Agent:
             except OSError as exc:
                 self.error = exc
 
-    def finish(self, timeout: float) -> None:
-        self.thread.join(timeout)
+    def __enter__(self) -> "Agent":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Wait for the connection to end, then close what the agent holds."""
+        self.thread.join(self.sock.gettimeout())
         for record in self.connections:
             for _, fds in record["chunks"]:
                 for fd in fds:
@@ -251,15 +255,13 @@ def test_the_container_process_state_reaches_the_agent(new_container, new_bundle
         "syscalls": [{"names": MKDIR, "action": "SCMP_ACT_NOTIFY"}],
     }
     container = new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle)
-    agent = Agent(path, container.timeouts.wait)
-    try:
+    # The agent is finished (its connection read to the end) before what it recorded is judged.
+    with Agent(path, container.timeouts.wait) as agent:
         container.create()
         agent.thread.join(container.timeouts.wait)
         state = container.state()
         container.start()
         container.wait_exit()
-    finally:
-        agent.finish(container.timeouts.wait)
     assert agent.connections, f"the runtime never connected to listenerPath ({agent.error})"
     record = agent.connections[0]
     assert record["eof"], f"the runtime did not close the connection after sending the state ({agent.error})"

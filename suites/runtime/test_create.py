@@ -13,7 +13,7 @@ import pytest
 
 from ocitest import host, needs, probe, requirement
 from ocitest.caller import reap_strays
-from ocitest.host import cgroup_dirs, descendants, mount_table, namespace, remove_cgroup_dirs
+from ocitest.host import cgroup_dirs, descendants, mount_table, namespace
 
 #: config.json namespace types and their names under /proc/PID/ns.
 NS_FILES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup", "user": "user"}
@@ -115,23 +115,19 @@ def test_a_failed_create_leaves_no_container_process_mount_or_cgroup(new_contain
     bundle = new_bundle()
     breakage(bundle)
     container = new_container(probe.waiting(probe.touch_in_exchange("ran")), bundle=bundle)
-    cgroups_path = f"/{container.id}"
-    bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    cgroups_path = bundle.use_cgroups_path(f"/{container.id}")
     mine = (container.id, str(bundle.path))
     mounts_before, processes_before = mount_table(*mine), descendants()
-    try:
-        call = container.create(check=False)
-        if not call.failed:
-            pytest.skip("create succeeded (reported by runtime.lifecycle-environment-error)")
-        reap_strays()
-        state_call, _ = container.state_call()
-        assert state_call.failed, f"create failed, yet the runtime knows the container: {state_call.describe()}"
-        assert descendants() == processes_before, "a failed create left processes behind"
-        assert mount_table(*mine) == mounts_before, "a failed create left mounts behind on the host"
-        left = cgroup_dirs(cgroups_path)
-        assert not left, f"a failed create left cgroups behind: {[str(p) for p in left]}"
-    finally:
-        remove_cgroup_dirs(cgroups_path)
+    call = container.create(check=False)
+    if not call.failed:
+        pytest.skip("create succeeded (reported by runtime.lifecycle-environment-error)")
+    reap_strays()
+    state_call, _ = container.state_call()
+    assert state_call.failed, f"create failed, yet the runtime knows the container: {state_call.describe()}"
+    assert descendants() == processes_before, "a failed create left processes behind"
+    assert mount_table(*mine) == mounts_before, "a failed create left mounts behind on the host"
+    left = cgroup_dirs(cgroups_path)
+    assert not left, f"a failed create left cgroups behind: {[str(p) for p in left]}"
 
 
 @requirement("runtime.create-unique-id")
