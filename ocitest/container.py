@@ -2,8 +2,10 @@
 
 Each method is one lifecycle operation. ``check=True`` (the default) turns a failing call into
 a Violation naming the call; tests of error paths pass ``check=False`` and look at the Call.
-Whatever happens in the test, ``remove()`` (run at teardown) kills, waits, deletes and then
-verifies that the runtime no longer knows the container.
+Whatever happens in the test, ``remove()`` (run at teardown) kills, waits, deletes, verifies
+that the runtime no longer knows the container, and then takes away the cgroups a runtime left:
+those named after the container and those its bundle asked for (``Bundle.use_cgroups_path``).
+Running after the test body, it cannot hide from a check that the runtime's own delete left one.
 """
 
 from __future__ import annotations
