@@ -5,7 +5,8 @@ caller (stdio, exit code, console) -> verdict (per requirement) -> report.
 
 The suite-facing API: a file under suites/ imports only from ``ocitest`` (the names in
 ``__all__`` below), ``ocitest.host`` (facts about the host: mounts, cgroups, processes,
-capabilities, what the host supports) and ``ocitest.probe`` (the program a container runs).
+capabilities, what the host supports), ``ocitest.probe`` (the program a container runs) and
+``ocitest.provisions`` (what a check makes on the host for a container; its bundle holds it).
 Everything else may move without a suite noticing; tests/test_suite_api.py holds the suites
 to this.
 """
@@ -20,7 +21,7 @@ from .caller import reap_strays
 # ``@needs("cgroup_controller", "memory")`` (names and reasons in ocitest/conditions.py). Unmet,
 # the test is skipped with the reason, and ``ocitest doctor`` lists that skip before any run.
 from .conditions import needs, no_features_command
-from .config import EVIDENCE_DIR
+from .config import EXCHANGE_DIR
 from .container import START_TOKEN, new_container_id
 from .errors import HarnessError, RuntimeTimeout, Violation
 from .requirements import load_catalog
@@ -53,7 +54,7 @@ __all__ = [
     # what went wrong
     "Violation", "RuntimeTimeout", "HarnessError",
     # the bundle and the container
-    "Bundle", "EVIDENCE_DIR", "START_TOKEN", "new_container_id", "reap_strays",
+    "Bundle", "EXCHANGE_DIR", "START_TOKEN", "new_container_id", "reap_strays",
     # the runtime and what it says of itself
     "Call", "Runtime", "RuntimeInfo", "Wiring", "runtime_self_description", "no_features_command",
     # the catalog and the schemas

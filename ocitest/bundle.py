@@ -1,19 +1,32 @@
-"""A bundle on disk: config.json (validated against the schema), a rootfs copy, an evidence folder."""
+"""A bundle on disk: config.json (validated against the schema), a rootfs copy, an exchange folder.
+
+The bundle also records what was made on the host for its container (the cgroupsPath it asked
+for, mounts, namespaces, sockets), so that clean-up follows from the record instead of being
+written into each test: ``Container.remove`` takes away the cgroups, ``BundleFactory.remove``
+undoes the rest once the container is gone.
+"""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
 import shutil
-import copy
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .config import default_config
 from .errors import HarnessError
 from .rootfs import copy_rootfs
 from .schema import Schemas
+
+T = TypeVar("T")
+#: What the first level of a cgroupsPath the harness asks for starts with: the clean-up removes that
+#: level's whole tree, which must therefore be the harness's own (a container ID is).
+OWN_CGROUP_PREFIX = "ocitest-"
 
 
 @dataclass
@@ -23,10 +36,13 @@ class Bundle:
     path: Path
     config: dict
     #: Host folder bind-mounted at /ocitest in the container (also where host-side hooks write).
-    evidence: Path
+    exchange: Path
     schemas: Schemas
     #: The config as the factory made it, before the test changed anything (for the report's diff).
     default: dict = field(default_factory=dict)
+    #: The ``linux.cgroupsPath`` values asked for with ``use_cgroups_path`` (absolute or relative).
+    cgroups_paths: list[str] = field(default_factory=list)
+    _held: ExitStack = field(default_factory=ExitStack, repr=False)
 
     @property
     def rootfs(self) -> Path:
@@ -54,6 +70,33 @@ class Bundle:
     def set_args(self, args: list[str]) -> None:
         self.config.setdefault("process", {})["args"] = list(args)
 
+    def use_cgroups_path(self, path: str) -> str:
+        """Set ``linux.cgroupsPath`` and remember it, so that the harness removes what a runtime
+        leaves there after the container is deleted (and only then: a check of the runtime's own
+        delete looks first). The first level must be the harness's own, e.g. ``/ID`` or ``ID/inner``.
+        """
+        top = path.strip("/").split("/")[0]
+        if not top.startswith(OWN_CGROUP_PREFIX):
+            raise HarnessError(f"cgroupsPath {path!r}: its first level must start with {OWN_CGROUP_PREFIX!r}, "
+                               "so that removing it cannot touch a cgroup that is not the harness's")
+        self.config.setdefault("linux", {})["cgroupsPath"] = path
+        if path not in self.cgroups_paths:
+            self.cgroups_paths.append(path)
+        return path
+
+    def own_cgroup_names(self) -> set[str]:
+        """The first level of each recorded cgroupsPath: what clean-up removes, with all below it."""
+        return {path.strip("/").split("/")[0] for path in self.cgroups_paths}
+
+    def hold(self, resource: AbstractContextManager[T]) -> T:
+        """Enter ``resource`` (a host mount, a named namespace, a listening socket made for this
+        container) and keep it until the bundle is removed, after its container is gone."""
+        return self._held.enter_context(resource)
+
+    def release(self) -> None:
+        """Undo what ``hold`` kept, last first."""
+        self._held.close()
+
 
 class BundleFactory:
     """Makes bundles under one working folder, from one template rootfs."""
@@ -70,13 +113,17 @@ class BundleFactory:
     def new(self) -> Bundle:
         path = self.workdir / f"b{next(self._counter)}"
         path.mkdir(parents=True)
-        evidence = path / "evidence"
-        evidence.mkdir()
-        os.chmod(evidence, 0o777)
+        exchange = path / "exchange"
+        exchange.mkdir()
+        os.chmod(exchange, 0o777)
         copy_rootfs(self.rootfs_template, path / "rootfs")
-        config = default_config(self.oci_version, str(evidence), rootless=self.rootless)
-        return Bundle(path, config, evidence, self.schemas, copy.deepcopy(config))
+        config = default_config(self.oci_version, str(exchange), rootless=self.rootless)
+        return Bundle(path, config, exchange, self.schemas, copy.deepcopy(config))
 
     @staticmethod
     def remove(bundle: Bundle) -> None:
-        shutil.rmtree(bundle.path, ignore_errors=True)
+        """Undo what the bundle holds (a mount inside the folder first), then delete the folder."""
+        try:
+            bundle.release()
+        finally:
+            shutil.rmtree(bundle.path, ignore_errors=True)

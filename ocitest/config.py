@@ -1,79 +1,48 @@
-"""The default config.json: what a runtime's own ``spec`` command writes, plus the evidence mount.
+"""The default config.json: bundles/config.json, plus the exchange mount.
 
-Field names and defaults follow ``runc spec`` (namespaces, default mounts, masked and readonly
-paths, capabilities, rlimits, device cgroup deny-all), with ``terminal`` off and one extra
-bind mount: the bundle's evidence folder at ``/ocitest``, where programs and hooks inside the
-container leave facts for the host to read.
+The template follows ``runc spec`` (namespaces, default mounts, masked and readonly paths,
+capabilities, rlimits, device cgroup deny-all), with ``terminal`` off. Added here: one bind
+mount, the bundle's exchange folder at ``/ocitest``, where programs and hooks inside the
+container leave facts for the host to read (its source differs per bundle).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import os
 
-#: Where the evidence folder appears inside the container.
-EVIDENCE_DIR = "/ocitest"
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+from .templates import load_json
 
-_TEMPLATE: dict = {
-    "process": {
-        "terminal": False,
-        "user": {"uid": 0, "gid": 0},
-        "args": ["/bin/sh", "-c", "exit 0"],
-        "env": [f"PATH={DEFAULT_PATH}", "TERM=xterm"],
-        "cwd": "/",
-        "capabilities": {
-            "bounding": DEFAULT_CAPS,
-            "effective": DEFAULT_CAPS,
-            "permitted": DEFAULT_CAPS,
-            "ambient": DEFAULT_CAPS,
-        },
-        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-        "noNewPrivileges": True,
-    },
-    "root": {"path": "rootfs", "readonly": True},
-    "hostname": "ocitest",
-    "mounts": [
-        {"destination": "/proc", "type": "proc", "source": "proc"},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-         "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-         "options": ["nosuid", "noexec", "nodev", "ro"]},
-        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
-    ],
-    "linux": {
-        "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-        "namespaces": [
-            {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
-        ],
-        "maskedPaths": [
-            "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
-        ],
-        "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-    },
-}
+#: Where the exchange folder appears inside the container.
+EXCHANGE_DIR = "/ocitest"
 
 
-def default_config(oci_version: str, evidence_source: str, *, rootless: bool = False) -> dict:
-    """A fresh default config; ``evidence_source`` is the host folder mounted at /ocitest.
+@functools.cache
+def _template() -> dict:
+    template = load_json("config.json")
+    # Behaviour kept from when the template was Python: the four capability sets were one shared
+    # list, and deepcopy keeps that aliasing, so a test editing one set edits all four (this
+    # decides config.capabilities-ungrantable today). Issue 12 makes the sets independent; until
+    # then the aliasing is restored here, on purpose.
+    sets = template["process"]["capabilities"]
+    shared = sets["bounding"]
+    for name in sets:
+        sets[name] = shared
+    return template
+
+
+def default_config(oci_version: str, exchange_source: str, *, rootless: bool = False) -> dict:
+    """A fresh default config; ``exchange_source`` is the host folder mounted at /ocitest.
 
     ``rootless``: the caller is an unprivileged user, so the container gets a user namespace
     mapping container root to the caller's uid and gid (the only IDs it may map without
     newuidmap), and nothing that names an unmapped ID (devpts ``gid=5``).
     """
-    config = copy.deepcopy(_TEMPLATE)
+    config = copy.deepcopy(_template())
     config["ociVersion"] = oci_version
     config["mounts"].append(
-        {"destination": EVIDENCE_DIR, "type": "bind", "source": evidence_source, "options": ["rbind", "rw"]}
+        {"destination": EXCHANGE_DIR, "type": "bind", "source": exchange_source, "options": ["rbind", "rw"]}
     )
     if rootless:
         make_rootless(config, os.getuid(), os.getgid())

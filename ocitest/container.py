@@ -2,8 +2,10 @@
 
 Each method is one lifecycle operation. ``check=True`` (the default) turns a failing call into
 a Violation naming the call; tests of error paths pass ``check=False`` and look at the Call.
-Whatever happens in the test, ``remove()`` (run at teardown) kills, waits, deletes and then
-verifies that the runtime no longer knows the container.
+Whatever happens in the test, ``remove()`` (run at teardown) kills, waits, deletes, verifies
+that the runtime no longer knows the container, and then takes away the cgroups a runtime left:
+those named after the container and those its bundle asked for (``Bundle.use_cgroups_path``).
+Running after the test body, it cannot hide from a check that the runtime's own delete left one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .runtime import Call, Runtime, Wiring
 
 _serial = itertools.count(1)
 
-#: File the harness creates in the evidence folder just before it invokes ``start``.
+#: File the harness creates in the exchange folder just before it invokes ``start``.
 START_TOKEN = "start-invoked"
 
 
@@ -150,7 +152,7 @@ class Container:
         return call
 
     def start(self, *, check: bool = True) -> Call:
-        token = self.bundle.evidence / START_TOKEN
+        token = self.bundle.exchange / START_TOKEN
         token.touch()
         self._step(StepKind.START_TOKEN, str(token))
         call = self.runtime.start(self.id)
@@ -291,8 +293,8 @@ class Container:
         """Record a step of the harness in the test's record, for the reproducer to replay."""
         self.runtime.record(Step(kind, self.id, str(self.bundle.path), detail))
 
-    def evidence(self, name: str) -> Path:
-        return self.bundle.evidence / name
+    def exchange_file(self, name: str) -> Path:
+        return self.bundle.exchange / name
 
     # -- teardown -------------------------------------------------------------------------
 
@@ -336,12 +338,13 @@ class Container:
         if self.console is not None:
             self.console.close()
         reap_strays()
-        if self.id:
-            # Some runtimes (runsc) leave a cgroup named after the container in every hierarchy
-            # even after delete, and a create cut short (timeout, Ctrl-C) leaves cgroups the runtime
-            # no longer knows: at the root, or under our own cgroup. rmdir only removes empty ones,
-            # so nothing live is touched.
-            for directory in container_cgroup_dirs(self.id):
+        # Some runtimes (runsc) leave a cgroup named after the container in every hierarchy even
+        # after delete, a create cut short (timeout, Ctrl-C) leaves cgroups the runtime no longer
+        # knows, and a runtime may keep what a cgroupsPath the bundle asked for named: at the root,
+        # or under our own cgroup (where a relative path starts). rmdir only removes empty ones,
+        # so nothing live is touched.
+        for name in sorted({self.id, *self.bundle.own_cgroup_names()} - {""}):
+            for directory in container_cgroup_dirs(name):
                 remove_cgroup_tree(directory)
         self.live.discard(self)
         return problems

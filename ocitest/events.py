@@ -55,6 +55,6 @@ class Step:
 
     kind: StepKind
     container: str
-    #: The container's bundle folder: where its stdio and evidence are.
+    #: The container's bundle folder: where its stdio and exchange folder are.
     bundle: str
     detail: str = ""

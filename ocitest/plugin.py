@@ -380,6 +380,12 @@ def new_container(ocitest_harness: Harness, runtime: Runtime, new_bundle: Callab
         pytest.fail("cleanup left the runtime in a bad state: " + "; ".join(problems), pytrace=False)
 
 
+@pytest.fixture
+def unknown_container_id() -> str:
+    """A container ID no runtime knows: shaped like the harness's own IDs, never handed to create."""
+    return f"ocitest-{os.getpid()}-no-such-container"
+
+
 # -- outcomes, verdict, reports ----------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ the harness ends it by writing ``stop`` or closing the pipe, never by a timer.
 
 from __future__ import annotations
 
-from .config import EVIDENCE_DIR
+from .config import EXCHANGE_DIR
 from .container import START_TOKEN
 
 PREFIX = "ocitest:"
@@ -58,12 +58,12 @@ def report_start_order() -> str:
     The harness creates the token just before it calls ``start``; a program that runs during
     ``create`` finds no token. This is decided by the program itself, so no race is involved.
     """
-    token = f"{EVIDENCE_DIR}/{START_TOKEN}"
+    token = f"{EXCHANGE_DIR}/{START_TOKEN}"
     return f'if [ -e {token} ]; then {say("started-after-start", "yes")}; else {say("started-after-start", "no")}; fi'
 
 
-def touch_evidence(name: str) -> str:
-    return f"touch {EVIDENCE_DIR}/{name}"
+def touch_in_exchange(name: str) -> str:
+    return f"touch {EXCHANGE_DIR}/{name}"
 
 
 def facts(output: str) -> dict[str, list[str]]:
@@ -82,14 +82,14 @@ CONTAINER_PATH_HOOKS = ("startContainer",)
 HOOK_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def recording_hook(kind: str, evidence_host: str, *, name: str | None = None, exit_code: int = 0) -> dict:
-    """A hook entry that saves the state it gets on stdin as ``hook-NAME.json`` in the evidence folder.
+def recording_hook(kind: str, exchange_host: str, *, name: str | None = None, exit_code: int = 0) -> dict:
+    """A hook entry that saves the state it gets on stdin as ``hook-NAME.json`` in the exchange folder.
 
     startContainer runs the rootfs's busybox sh and writes to /ocitest; every other kind runs
     the host's /bin/sh and writes to the host path of the folder (createContainer too: it runs
     before pivot_root, where the host's paths are still visible).
     """
-    folder = EVIDENCE_DIR if kind in CONTAINER_PATH_HOOKS else evidence_host
+    folder = EXCHANGE_DIR if kind in CONTAINER_PATH_HOOKS else exchange_host
     script = f"cat > {folder}/hook-{name or kind}.json"
     if exit_code:
         script += f"; exit {exit_code}"
@@ -97,5 +97,5 @@ def recording_hook(kind: str, evidence_host: str, *, name: str | None = None, ex
 
 
 def report_hooks_seen() -> str:
-    """Print ``ocitest:hook-seen FILE`` for each hook evidence file present when the program starts."""
-    return f'for f in {EVIDENCE_DIR}/hook-*.json; do [ -e "$f" ] && {say("hook-seen", "${f##*/}")}; done'
+    """Print ``ocitest:hook-seen FILE`` for each hook file (recording_hook) present when the program starts."""
+    return f'for f in {EXCHANGE_DIR}/hook-*.json; do [ -e "$f" ] && {say("hook-seen", "${f##*/}")}; done'

@@ -1,4 +1,4 @@
-"""The container root filesystem: the host's static busybox plus a few files.
+"""The container root filesystem: the host's static busybox plus the recipe bundles/rootfs.toml.
 
 Built once per session (per worker under xdist) and copied per bundle: a copy is about 2 MB
 and a few hundred symlinks, so each container can write to its rootfs without affecting others.
@@ -10,11 +10,10 @@ import os
 import shutil
 import struct
 import subprocess
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 from .errors import EnvironmentProblem
+from .templates import load_toml
 
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 _PT_INTERP = 3
@@ -60,13 +59,9 @@ def find_busybox(explicit: str | None = None) -> Path:
     raise EnvironmentProblem("no busybox found; install busybox-static (apt-get install busybox-static)")
 
 
-def _recipe() -> dict:
-    return tomllib.loads(resources.files("ocitest.data").joinpath("rootfs.toml").read_text())
-
-
 def build_rootfs(dest: Path, busybox: Path) -> Path:
     """Assemble the template rootfs at ``dest``: busybox, one symlink per applet, the recipe."""
-    recipe = _recipe()
+    recipe = load_toml("rootfs.toml")
     dest.mkdir(parents=True)
     for name in recipe["directories"]:
         (dest / name).mkdir(parents=True, exist_ok=True)

@@ -92,8 +92,8 @@ def test_the_kept_bundle_points_into_its_own_folder(wrapper_run):
     assert original not in text
     config = json.loads(text)
     sources = [m.get("source") for m in config["mounts"] if m.get("destination") == "/ocitest"]
-    assert sources == [str(bundle / "evidence")]
-    assert stat.S_IMODE((bundle / "evidence").stat().st_mode) == 0o777
+    assert sources == [str(bundle / "exchange")]
+    assert stat.S_IMODE((bundle / "exchange").stat().st_mode) == 0o777
     failure = (folder / "failure.txt").read_text()
     assert "cli.create-pid-file" in failure and "returned without writing the file" in failure
     assert json.loads((folder / "calls.json").read_text()) == test["calls"]
@@ -156,8 +156,8 @@ def test_folder_names_are_short_safe_and_unique():
 
 def test_paths_are_replaced_as_whole_components():
     paths = PathMap({"/tmp/o/bundles/b1": "/kept/b1", "/tmp/o/bundles/b15": "/kept/b15"})
-    assert paths.text("/tmp/o/bundles/b1/evidence /tmp/o/bundles/b15 /tmp/o/bundles/b1") == \
-        "/kept/b1/evidence /kept/b15 /kept/b1"
+    assert paths.text("/tmp/o/bundles/b1/exchange /tmp/o/bundles/b15 /tmp/o/bundles/b1") == \
+        "/kept/b1/exchange /kept/b15 /kept/b1"
     assert paths.text("/tmp/o/bundles/b1x") == "/tmp/o/bundles/b1x"
     shell = {"/tmp/o/bundles/b1": '"$HERE/b1"', "/tmp/o/bundles/b15": '"$HERE/b15"'}
     assert paths.shell_word("--pid-file=/tmp/o/bundles/b1/p id", shell) == "--pid-file=\"$HERE/b1\"'/p id'"
@@ -203,14 +203,14 @@ def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path)
     mirrored.mkdir(parents=True)
     (mirrored / "hook").write_text("in the container\n")
     (original / "hookbin").mkdir()
-    (original / "hookbin" / "hook").write_text(f"#!/bin/sh\necho host > {original}/evidence/ran\n")
-    evidence = original / "evidence"
-    evidence.mkdir()
-    (evidence / "ran").write_text("host\n")
+    (original / "hookbin" / "hook").write_text(f"#!/bin/sh\necho host > {original}/exchange/ran\n")
+    exchange = original / "exchange"
+    exchange.mkdir()
+    (exchange / "ran").write_text("host\n")
     config = {"root": {"path": "rootfs"}, "hooks": {"prestart": [{"path": f"{original}/hookbin/hook"}]},
-              "mounts": [{"destination": "/ocitest", "type": "bind", "source": str(evidence), "options": ["rbind"]}]}
+              "mounts": [{"destination": "/ocitest", "type": "bind", "source": str(exchange), "options": ["rbind"]}]}
     (original / "config.json").write_text(json.dumps(config))
-    container = Container(Runtime("runc"), Bundle(original, config, evidence, None), LiveContainers(), Timeouts(),
+    container = Container(Runtime("runc"), Bundle(original, config, exchange, None), LiveContainers(), Timeouts(),
                           "ocitest-reproducer-unit")
     container.stdio.close()
 
@@ -221,9 +221,9 @@ def test_the_script_rebuilds_the_tests_rootfs_from_the_shared_template(tmp_path)
     assert not (kept / "rootfs").exists() and (keep_dir / "rootfs" / "etc" / "gone").is_file()
     kept_config = json.loads((kept / "config.json").read_text())
     assert kept_config["hooks"]["prestart"][0]["path"] == str(kept / "hookbin" / "hook")
-    assert kept_config["mounts"][0]["source"] == str(kept / "evidence")
-    assert (kept / "hookbin" / "hook").read_text() == f"#!/bin/sh\necho host > {kept}/evidence/ran\n"
-    assert (kept / "evidence-ocitest-saw" / "ran").read_text() == "host\n" and not any((kept / "evidence").iterdir())
+    assert kept_config["mounts"][0]["source"] == str(kept / "exchange")
+    assert (kept / "hookbin" / "hook").read_text() == f"#!/bin/sh\necho host > {kept}/exchange/ran\n"
+    assert (kept / "exchange-ocitest-saw" / "ran").read_text() == "host\n" and not any((kept / "exchange").iterdir())
 
     replay = _replay(folder / "reproduce.sh", "runc")
     assert replay.returncode == 0, replay.stdout + replay.stderr
@@ -242,11 +242,11 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     line, from the record alone; the result parses."""
 
     original = tmp_path / "bundles" / "b7"
-    (original / "evidence").mkdir(parents=True)
+    (original / "exchange").mkdir(parents=True)
     config = {"root": {"path": "rootfs"}}
     (original / "config.json").write_text(json.dumps(config))
     runtime = Runtime("/usr/bin/some-runtime", ["--root", "/run/x"])
-    container = Container(runtime, Bundle(original, config, original / "evidence", None), LiveContainers(), Timeouts(),
+    container = Container(runtime, Bundle(original, config, original / "exchange", None), LiveContainers(), Timeouts(),
                           "c1")
     container.stdio.close()
     rt = ["/usr/bin/some-runtime", "--root", "/run/x"]
@@ -261,7 +261,7 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
         Call([*rt, "create", "--bundle", "b7", "c1"], 1, "", "exists\n", 0.01,
              operation=create(cwd=str(original.parent))),
         Call([*rt, "create", "c1"], 1, "", "exists\n", 0.01, operation=create(cwd=b)),
-        Step(StepKind.START_TOKEN, "c1", b, f"{b}/evidence/start-invoked"),
+        Step(StepKind.START_TOKEN, "c1", b, f"{b}/exchange/start-invoked"),
         Call([*rt, "start", "c1"], 0, "", "", 0.01, operation=Operation("start", "c1")),
         Step(StepKind.WAIT_OUTPUT, "c1", b, "ocitest:ready"),
         Step(StepKind.CLOSE_STDIN, "c1", b),
@@ -279,11 +279,11 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     assert "nothing listens here" in text.lower()
     assert 'cd "$HERE" || exit 2\ncall --root /run/x create --bundle b7 c1' in text
     assert 'cd "$HERE/b7" || exit 2\ncall --root /run/x create c1' in text
-    assert ': >"$HERE/b7"/evidence/start-invoked' in text
+    assert ': >"$HERE/b7"/exchange/start-invoked' in text
     assert "wait_output b7 ocitest:ready" in text
     assert "release in1\nrelease in2\nrelease in3\nwait_stopped c1" in text
     assert "call_within 30 --root /run/x kill c1 KILL" in text
-    assert "forget c1" in text and 'rm -rf "$HERE/$1/evidence"' in text
+    assert "forget c1" in text and 'rm -rf "$HERE/$1/exchange"' in text
     assert [c["argv"][3] for c in json.loads((folder / "calls.json").read_text())] == \
         ["create", "create", "create", "start", "state", "kill"]
     checked = subprocess.run(["sh", "-n", str(folder / "reproduce.sh")], capture_output=True, text=True, timeout=30)
@@ -299,9 +299,9 @@ def test_the_record_holds_each_call_as_meant_and_the_harness_steps_between(tmp_p
     call, and the start token, the closing of stdin and the waits, in the order they were taken."""
 
     original = tmp_path / "b1"
-    (original / "evidence").mkdir(parents=True)
+    (original / "exchange").mkdir(parents=True)
     runtime = Runtime(shutil.which("true") or "/bin/true")
-    container = Container(runtime, Bundle(original, {}, original / "evidence", None), LiveContainers(), Timeouts(),
+    container = Container(runtime, Bundle(original, {}, original / "exchange", None), LiveContainers(), Timeouts(),
                           "c1")
     try:
         container.create(write_config=False)
@@ -316,5 +316,5 @@ def test_the_record_holds_each_call_as_meant_and_the_harness_steps_between(tmp_p
     create = runtime.events[0].operation
     assert create.bundle == str(original) and create.stdin == "container" and create.cwd is None
     token = next(e for e in runtime.events if isinstance(e, Step))
-    assert token.detail == str(original / "evidence" / "start-invoked") and token.bundle == str(original)
+    assert token.detail == str(original / "exchange" / "start-invoked") and token.bundle == str(original)
     assert [c.argv[1] for c in runtime.calls] == ["create", "state", "start"]

@@ -24,13 +24,13 @@ def schemas_or_skip(directory: Path) -> Schemas:
 @pytest.mark.parametrize("directory", DIRS)
 def test_the_default_config_is_valid(directory):
     schemas = schemas_or_skip(directory)
-    assert schemas.config_errors(default_config("1.0.2", "/tmp/evidence")) == []
+    assert schemas.config_errors(default_config("1.0.2", "/tmp/exchange")) == []
 
 
 @pytest.mark.parametrize("directory", DIRS)
 def test_a_wrong_config_is_rejected_with_the_place_named(directory):
     schemas = schemas_or_skip(directory)
-    config = default_config("1.0.2", "/tmp/evidence")
+    config = default_config("1.0.2", "/tmp/exchange")
     config["process"]["args"] = "not a list"
     problems = schemas.config_errors(config)
     assert problems and problems[0].startswith("process/args:")
@@ -40,7 +40,7 @@ def test_a_wrong_config_is_rejected_with_the_place_named(directory):
 def test_uint32_arrays_resolve(directory):
     """v1.3.0's defs.json writes ArrayOfUint32's $ref as "#definitions/uint32"; it must still resolve."""
     schemas = schemas_or_skip(directory)
-    config = default_config("1.0.2", "/tmp/evidence")
+    config = default_config("1.0.2", "/tmp/exchange")
     config["process"]["user"]["additionalGids"] = [1, 2]
     assert schemas.config_errors(config) == []
     config["process"]["user"]["additionalGids"] = [-1]

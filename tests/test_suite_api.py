@@ -1,4 +1,5 @@
-"""The suites import only the suite-facing API: ``ocitest``, ``ocitest.host`` and ``ocitest.probe``,
+"""The suites import only the suite-facing API: ``ocitest``, ``ocitest.host``, ``ocitest.probe`` and
+``ocitest.provisions``,
 and from the first two only the names their ``__all__`` declares.
 
 So the harness's internals can move without touching a suite, and a suite reads the same to a
@@ -15,6 +16,7 @@ import pytest
 import ocitest
 import ocitest.host
 import ocitest.probe
+import ocitest.provisions
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 
@@ -24,9 +26,10 @@ PROBE_NAMES = {name for name, value in vars(ocitest.probe).items()
 
 #: The modules a suite may import, and the names each offers.
 API: dict[str, set[str]] = {
-    "ocitest": set(ocitest.__all__) | {"host", "probe"},
+    "ocitest": set(ocitest.__all__) | {"host", "probe", "provisions"},
     "ocitest.host": set(ocitest.host.__all__),
     "ocitest.probe": PROBE_NAMES,
+    "ocitest.provisions": set(ocitest.provisions.__all__),
 }
 
 

@@ -5,8 +5,8 @@ test that did not pass, ``keep`` writes DIR/<short name>/ with:
 
 - one folder per bundle (named as ocitest named it, b3, ...): the config.json the runtime read,
   with the paths that pointed into ocitest's temporary bundle rewritten to the kept one; the other
-  files the test put into the bundle (hook scripts, bind-mount sources); an empty evidence folder;
-  what ocitest found in the evidence folder (``evidence-ocitest-saw``); and instead of a rootfs
+  files the test put into the bundle (hook scripts, bind-mount sources); an empty exchange folder;
+  what ocitest found in the exchange folder (``exchange-ocitest-saw``); and instead of a rootfs
   copy, the difference between the test's rootfs and the shared template (``rootfs.changes``,
   ``rootfs.removed``), because a rootfs copy per failed test would be mostly identical megabytes;
 - reproduce.sh: the test's record replayed in order: the runtime calls, each with what ocitest
@@ -204,8 +204,8 @@ class _Keeper:
                                      "the script does not make it")
         kept_config = paths.json(config)
         (b.kept / "config.json").write_text(json.dumps(kept_config, indent=2) + "\n")
-        (b.kept / "evidence").mkdir()
-        os.chmod(b.kept / "evidence", 0o777)
+        (b.kept / "exchange").mkdir()
+        os.chmod(b.kept / "exchange", 0o777)
         copy_bundle_files(b, paths, self.problems)
         notes = _missing_sources(b, kept_config)  # after the copies: what is still missing
         try:

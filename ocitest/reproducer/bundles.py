@@ -15,7 +15,7 @@ from typing import Iterable
 #: Name of the shared template rootfs copy in DIR.
 ROOTFS = "rootfs"
 #: Files the harness (not the test) puts into a bundle; recreated by the script or not kept.
-_HARNESS_FILES = {"config.json", "container.pid", "console.sock", "evidence"}
+_HARNESS_FILES = {"config.json", "container.pid", "console.sock", "exchange"}
 #: Larger files of a bundle or the rootfs difference are not kept (noted instead).
 _MAX_FILE = 16 * 1024 * 1024
 #: Text files up to this size get their paths rewritten like the config.
@@ -90,9 +90,9 @@ def copy_bundle_files(bundle: KeptBundle, paths: PathMap, problems: list[str]) -
         if entry.name in skip:
             continue
         _copy_tree(entry, bundle.kept / entry.name, paths, problems)
-    evidence = bundle.original / "evidence"
-    if evidence.is_dir() and any(evidence.iterdir()):
-        _copy_tree(evidence, bundle.kept / "evidence-ocitest-saw", PathMap({}), problems)
+    exchange = bundle.original / "exchange"
+    if exchange.is_dir() and any(exchange.iterdir()):
+        _copy_tree(exchange, bundle.kept / "exchange-ocitest-saw", PathMap({}), problems)
 
 
 def _copy_tree(source: Path, dest: Path, paths: PathMap, problems: list[str]) -> None:

@@ -123,10 +123,10 @@ show() {  # show B: what the container's stdout and stderr hold so far
   done
 }
 
-prepare() {  # prepare B ROOTFS: a fresh evidence folder, no leftovers, the rootfs in place
-  rm -rf "$HERE/$1/evidence" "$HERE/$1/stdout" "$HERE/$1/stderr" "$HERE/$1"/stdin-* \
+prepare() {  # prepare B ROOTFS: a fresh exchange folder, no leftovers, the rootfs in place
+  rm -rf "$HERE/$1/exchange" "$HERE/$1/stdout" "$HERE/$1/stderr" "$HERE/$1"/stdin-* \
     "$HERE/$1/container.pid" "$HERE/$1/console.sock"
-  mkdir -m 0777 "$HERE/$1/evidence"
+  mkdir -m 0777 "$HERE/$1/exchange"
   : >"$HERE/$1/stdout"
   : >"$HERE/$1/stderr"
   [ -z "$2" ] || [ -d "$2" ] && return 0
@@ -342,9 +342,9 @@ def bundle_lines(bundles: list[KeptBundle]) -> str:
         lines.append(f"  {b.name}/{' ' * max(1, 13 - len(b.name))}bundle of container(s) {', '.join(b.ids)} "
                      f"(ocitest's was {b.original})")
         lines.append("                   config.json: what the runtime read, paths into the bundle rewritten;")
-        lines.append("                   evidence/: empty, bind-mounted at /ocitest (mode 0777);")
-        if (b.kept / "evidence-ocitest-saw").exists():
-            lines.append("                   evidence-ocitest-saw/: what the test found in evidence/;")
+        lines.append("                   exchange/: empty, bind-mounted at /ocitest (mode 0777);")
+        if (b.kept / "exchange-ocitest-saw").exists():
+            lines.append("                   exchange-ocitest-saw/: what the test found in exchange/;")
         lines.append("                   stdout, stderr: the container's output (written by the script).")
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,6 @@ The document's own form, ``kill --signal SIG ID``, is checked whatever the runti
 the other checks speak the profile's dialect, so that each is judged on its own.
 """
 
-import os
 import signal
 
 import pytest
@@ -85,6 +84,6 @@ def test_kill_delivers_other_named_signals(new_container, sig):
 
 
 @requirement("cli.kill-exit-code")
-def test_kill_of_an_unknown_container_exits_non_zero(runtime):
-    call = runtime.kill(f"ocitest-{os.getpid()}-no-such-container", "KILL")
+def test_kill_of_an_unknown_container_exits_non_zero(runtime, unknown_container_id):
+    call = runtime.kill(unknown_container_id, "KILL")
     assert call.failed, f"kill of a container that does not exist did not exit non-zero: {call.describe()}"

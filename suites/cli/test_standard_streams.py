@@ -22,7 +22,7 @@ import threading
 
 import pytest
 
-from ocitest import EVIDENCE_DIR, Wiring, probe, read_available, requirement, set_nonblocking
+from ocitest import EXCHANGE_DIR, Wiring, probe, read_available, requirement, set_nonblocking
 
 #: A bit over 1 MiB, every byte value: far more than a pipe holds (64 KiB).
 BIG = 1024 * 1024 + 4321
@@ -87,11 +87,11 @@ class Feeder:
 
 
 def saved_stdin(container) -> bytes:
-    path = container.evidence("stdin.bin")
+    path = container.exchange_file("stdin.bin")
     return path.read_bytes() if path.exists() else b""
 
 
-SAVE_STDIN = probe.sh(f"cat > {EVIDENCE_DIR}/stdin.bin", probe.say("saved", "$?"))
+SAVE_STDIN = probe.sh(f"cat > {EXCHANGE_DIR}/stdin.bin", probe.say("saved", "$?"))
 
 
 # -- terminal false: the program's stdio is create's stdio -------------------------------------------
@@ -161,7 +161,7 @@ def test_create_leaves_data_waiting_on_stdin_for_the_program(new_container):
 def test_create_does_not_seek_a_file_given_as_stdin(new_container):
     offset = 4099
     container = new_container(probe.sh(probe.say("pos", "$(grep -i '^pos' /proc/$$/fdinfo/0)"),
-                                       f"cat > {EVIDENCE_DIR}/stdin.bin"))
+                                       f"cat > {EXCHANGE_DIR}/stdin.bin"))
     content = os.urandom(3 * offset)
     path = container.bundle.path / "stdin-file.bin"
     path.write_bytes(content)
@@ -190,9 +190,9 @@ def test_create_does_not_seek_a_file_given_as_stdin(new_container):
 @pytest.mark.parametrize("fd", [pytest.param(fd, marks=requirement(STREAM_REQUIREMENT[fd]), id=STREAM_NAME[fd])
                                 for fd in (1, 2)])
 def test_megabyte_of_binary_output_arrives_intact_and_alone(new_container, fd):
-    container = new_container(probe.sh(f"cat {EVIDENCE_DIR}/blob.bin >&{fd}"))
+    container = new_container(probe.sh(f"cat {EXCHANGE_DIR}/blob.bin >&{fd}"))
     data = os.urandom(BIG)
-    container.evidence("blob.bin").write_bytes(data)
+    container.exchange_file("blob.bin").write_bytes(data)
     container.create()
     container.start()
     out, err = container.stdio.read_to_eof(container.timeouts.wait)

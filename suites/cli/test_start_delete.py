@@ -4,8 +4,6 @@ https://github.com/opencontainers/runtime-tools/blob/v0.9.0/docs/command-line-in
 https://github.com/opencontainers/runtime-tools/blob/v0.9.0/docs/command-line-interface.md#delete
 """
 
-import os
-
 from ocitest import probe, requirement
 
 
@@ -19,8 +17,8 @@ def test_start_exits_zero_when_the_program_starts(new_container):
 
 
 @requirement("cli.start-exit-code")
-def test_start_of_an_unknown_container_exits_non_zero(runtime):
-    call = runtime.start(f"ocitest-{os.getpid()}-no-such-container")
+def test_start_of_an_unknown_container_exits_non_zero(runtime, unknown_container_id):
+    call = runtime.start(unknown_container_id)
     assert call.failed, f"start of a container that does not exist did not exit non-zero: {call.describe()}"
 
 
@@ -35,6 +33,6 @@ def test_delete_exits_zero_when_the_stopped_container_is_deleted(new_container):
 
 
 @requirement("cli.delete-exit-code")
-def test_delete_of_an_unknown_container_exits_non_zero(runtime):
-    call = runtime.delete(f"ocitest-{os.getpid()}-no-such-container")
+def test_delete_of_an_unknown_container_exits_non_zero(runtime, unknown_container_id):
+    call = runtime.delete(unknown_container_id)
     assert call.failed, f"delete of a container that does not exist did not exit non-zero: {call.describe()}"

@@ -39,8 +39,8 @@ def test_state_prints_the_state_json_on_stdout_and_exits_zero(new_container, sch
 
 
 @requirement("cli.state-exit-code")
-def test_state_of_an_unknown_container_exits_non_zero(runtime):
-    call = runtime.state(f"ocitest-{os.getpid()}-no-such-container")
+def test_state_of_an_unknown_container_exits_non_zero(runtime, unknown_container_id):
+    call = runtime.state(unknown_container_id)
     assert call.failed, f"state of a container that does not exist did not exit non-zero: {call.describe()}"
 
 

@@ -5,7 +5,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configHooks
 (runtime.md's hook requirements — each kind is invoked at its lifecycle point, what a failing hook
 causes — are in suites/runtime/test_hooks.py.)
 
-Every hook here is a shell script that leaves what it saw in the bundle's evidence folder:
+Every hook here is a shell script that leaves what it saw in the bundle's exchange folder:
 hooks that run with the host's root (all kinds but startContainer; createContainer runs before
 pivot_root) write to the folder's host path, startContainer hooks to /ocitest.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import EVIDENCE_DIR, START_TOKEN, RuntimeTimeout, needs, probe, readable, requirement
+from ocitest import EXCHANGE_DIR, START_TOKEN, RuntimeTimeout, needs, probe, readable, requirement
 
 CREATE_PHASE = ("prestart", "createRuntime", "createContainer")
 KINDS = (*CREATE_PHASE, "startContainer", "poststart", "poststop")
@@ -41,8 +41,8 @@ def _anchor(kind: str) -> str:
 
 
 def folder(kind: str, bundle) -> str:
-    """Where a hook of ``kind`` writes its evidence (see the module docstring)."""
-    return EVIDENCE_DIR if kind in probe.CONTAINER_PATH_HOOKS else str(bundle.evidence)
+    """Where a hook of ``kind`` writes what it saw (see the module docstring)."""
+    return EXCHANGE_DIR if kind in probe.CONTAINER_PATH_HOOKS else str(bundle.exchange)
 
 
 #: Every hook here reads its stdin to the end first: a hook may ignore the state, but one that exits
@@ -61,8 +61,8 @@ def add_hooks(bundle, kind: str, *entries: dict) -> None:
     bundle.config.setdefault("hooks", {}).setdefault(kind, []).extend(entries)
 
 
-def evidence_text(container, name: str) -> str | None:
-    path = container.evidence(name)
+def exchange_text(container, name: str) -> str | None:
+    path = container.exchange_file(name)
     return path.read_text() if path.exists() else None
 
 
@@ -108,7 +108,7 @@ def test_hook_executes_in_its_namespace(new_container, new_bundle, kind):
     ours = harness_namespaces()
     container.finish()
     container.delete(prerequisite=True)
-    text = evidence_text(container, f"ns-{kind}")
+    text = exchange_text(container, f"ns-{kind}")
     assert text is not None, f"the {kind} hook did not run (it left no record of its namespaces)"
     seen = parse_namespaces(text)
     if EXECUTES_IN[kind] == "runtime":
@@ -148,7 +148,7 @@ def two_hook_programs(bundle, kind: str, spare: Path) -> str:
         where.parent.mkdir(parents=True, exist_ok=True)
         where.write_text(
             f"#!/bin/sh\n{DRAIN}\n"
-            f'for d in "{bundle.evidence}" "{EVIDENCE_DIR}"; do\n'
+            f'for d in "{bundle.exchange}" "{EXCHANGE_DIR}"; do\n'
             f'  if [ -d "$d" ]; then echo {word} > "$d/resolved-{kind}"; exit 0; fi\n'
             "done\n"
         )
@@ -169,7 +169,7 @@ def test_hook_path_resolves_in_its_namespace(new_container, new_bundle, kind, tm
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
     expected = "container" if kind in probe.CONTAINER_PATH_HOOKS else "runtime"
-    ran = evidence_text(container, f"resolved-{kind}")
+    ran = exchange_text(container, f"resolved-{kind}")
     assert ran is not None, f"the {kind} hook at {path} (present on the host and in the rootfs) did not run"
     assert ran.strip() == expected, (
         f"the {kind} hook's path {path} was resolved in the {ran.strip()} namespace: the runtime executed "
@@ -186,19 +186,19 @@ def create_phase_probe(kind: str, bundle) -> str:
     Runtime-namespace hooks look at the container process through /proc/PID/root (PID from the
     state on stdin); createContainer hooks run in the container's mount namespace and look at
     their own root. Before pivot_root the host's paths are there; the mounts of config.json are
-    under the rootfs's path (the evidence folder's bind mount at rootfs/ocitest shows its marker).
+    under the rootfs's path (the exchange folder's bind mount at rootfs/ocitest shows its marker).
     """
-    out = f"{bundle.evidence}/timing-{kind}"
+    out = f"{bundle.exchange}/timing-{kind}"
     root = "" if kind == "createContainer" else "/proc/$pid/root"
     return "\n".join([
-        f"cat > {bundle.evidence}/state-{kind}.json",
-        f"pid=$({SED_PID} {bundle.evidence}/state-{kind}.json)",
+        f"cat > {bundle.exchange}/state-{kind}.json",
+        f"pid=$({SED_PID} {bundle.exchange}/state-{kind}.json)",
         f'if [ -z "$pid" ] && [ -z "{root}" ]; then pid=self; fi',
         f'if [ -z "$pid" ]; then echo "nopid" > {out}; exit 0; fi',
-        f'if [ -d "{root}{bundle.evidence}" ]; then echo "pivoted no"; else echo "pivoted yes"; fi > {out}',
+        f'if [ -d "{root}{bundle.exchange}" ]; then echo "pivoted no"; else echo "pivoted yes"; fi > {out}',
         f'if [ -e "{root}{bundle.rootfs}/ocitest/mounted-marker" ]; then echo "mounted yes"; '
         f'else echo "mounted no"; fi >> {out}',
-        f'if [ -e "{bundle.evidence}/{START_TOKEN}" ]; then echo "start-invoked yes"; '
+        f'if [ -e "{bundle.exchange}/{START_TOKEN}" ]; then echo "start-invoked yes"; '
         f'else echo "start-invoked no"; fi >> {out}',
     ])
 
@@ -207,11 +207,11 @@ def create_phase_probe(kind: str, bundle) -> str:
 @needs("program_visible_from_host")  # the hook looks at /proc/PID of the state pid
 def test_create_phase_hook_runs_in_create_after_the_environment_before_pivot_root(new_container, new_bundle, kind):
     bundle = new_bundle()
-    (bundle.evidence / "mounted-marker").touch()
+    (bundle.exchange / "mounted-marker").touch()
     add_hooks(bundle, kind, sh_hook(create_phase_probe(kind, bundle), drain=False))
     container = new_container(probe.waiting(), bundle=bundle)
     container.create()
-    text = evidence_text(container, f"timing-{kind}")
+    text = exchange_text(container, f"timing-{kind}")
     assert text is not None, f"the {kind} hook had not run when create returned"
     if text.strip() == "nopid":
         pytest.skip(f"the state given to the {kind} hook has no pid (allowed while `creating`), "
@@ -230,18 +230,18 @@ def test_create_phase_hook_runs_in_create_after_the_environment_before_pivot_roo
 @requirement("config.hook-startContainer-timing")
 def test_startContainer_hook_runs_in_start_before_the_program(new_container, new_bundle):
     bundle = new_bundle()
-    script = (f'if [ -e {EVIDENCE_DIR}/{START_TOKEN} ]; then echo yes; else echo no; fi '
-              f'> {EVIDENCE_DIR}/startContainer-after-start')
+    script = (f'if [ -e {EXCHANGE_DIR}/{START_TOKEN} ]; then echo yes; else echo no; fi '
+              f'> {EXCHANGE_DIR}/startContainer-after-start')
     add_hooks(bundle, "startContainer", sh_hook(script))
-    container = new_container(probe.waiting(f'[ -e {EVIDENCE_DIR}/startContainer-after-start ] && '
+    container = new_container(probe.waiting(f'[ -e {EXCHANGE_DIR}/startContainer-after-start ] && '
                                             + probe.say("hook-before-program", "yes")), bundle=bundle)
     container.create()
-    assert evidence_text(container, "startContainer-after-start") is None, (
+    assert exchange_text(container, "startContainer-after-start") is None, (
         "the startContainer hook ran during create (it belongs to the start operation)"
     )
     container.start()
     out = container.read_until(probe.READY)
-    after_start = evidence_text(container, "startContainer-after-start")
+    after_start = exchange_text(container, "startContainer-after-start")
     assert after_start is not None, "the startContainer hook had not run when the user program began"
     assert after_start.strip() == "yes", "the startContainer hook ran before start was invoked"
     assert probe.facts(out).get("hook-before-program") == ["yes"], (
@@ -254,19 +254,19 @@ def test_startContainer_hook_runs_in_start_before_the_program(new_container, new
 @needs("program_visible_from_host")  # the hook looks at /proc/PID of the state pid
 def test_poststart_hook_runs_after_the_program_was_executed_and_before_start_returns(new_container, new_bundle):
     bundle = new_bundle()
-    ev = bundle.evidence
+    ex = bundle.exchange
     script = "\n".join([
-        f"cat > {ev}/state-poststart.json",
-        f"pid=$({SED_PID} {ev}/state-poststart.json)",
-        f'if [ -n "$pid" ]; then tr "\\0" " " < /proc/$pid/cmdline > {ev}/poststart-cmdline; '
-        f"else echo nopid > {ev}/poststart-cmdline; fi",
+        f"cat > {ex}/state-poststart.json",
+        f"pid=$({SED_PID} {ex}/state-poststart.json)",
+        f'if [ -n "$pid" ]; then tr "\\0" " " < /proc/$pid/cmdline > {ex}/poststart-cmdline; '
+        f"else echo nopid > {ex}/poststart-cmdline; fi",
     ])
     add_hooks(bundle, "poststart", sh_hook(script, drain=False))
     container = new_container(probe.waiting(f": {PROGRAM_TOKEN}"), bundle=bundle)
     container.create()
-    early = evidence_text(container, "poststart-cmdline")
+    early = exchange_text(container, "poststart-cmdline")
     container.start()
-    seen = evidence_text(container, "poststart-cmdline")
+    seen = exchange_text(container, "poststart-cmdline")
     container.read_until(probe.READY)
     container.finish()
     assert early is None, (
@@ -286,19 +286,19 @@ def test_poststart_hook_runs_after_the_program_was_executed_and_before_start_ret
 @needs("program_visible_from_host")
 def test_poststop_hook_runs_after_the_container_is_deleted_and_before_delete_returns(new_container, new_bundle):
     bundle = new_bundle()
-    ev = bundle.evidence
-    script = (f'if kill -0 "$(cat {ev}/container-pid)" 2>/dev/null; then echo alive; else echo gone; fi '
-              f"> {ev}/poststop-process")
+    ex = bundle.exchange
+    script = (f'if kill -0 "$(cat {ex}/container-pid)" 2>/dev/null; then echo alive; else echo gone; fi '
+              f"> {ex}/poststop-process")
     add_hooks(bundle, "poststop", sh_hook(script))
     container = new_container(probe.waiting(), bundle=bundle)
     container.create()
-    (ev / "container-pid").write_text(str(container.pid))
+    (ex / "container-pid").write_text(str(container.pid))
     container.start()
     container.read_until(probe.READY)
     container.finish()
-    assert evidence_text(container, "poststop-process") is None, "the poststop hook ran before delete was invoked"
+    assert exchange_text(container, "poststop-process") is None, "the poststop hook ran before delete was invoked"
     container.delete(prerequisite=True)
-    seen = evidence_text(container, "poststop-process")
+    seen = exchange_text(container, "poststop-process")
     assert seen is not None, "the poststop hook had not run when delete returned"
     assert seen.strip() == "gone", "the poststop hook ran while the container process still existed"
 
@@ -318,7 +318,7 @@ def test_hooks_of_one_kind_run_in_the_listed_order(new_container, new_bundle, ki
     add_hooks(bundle, kind, *(log_line(kind, bundle, name) for name in names))
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
-    seen = (evidence_text(container, "order") or "").split()
+    seen = (exchange_text(container, "order") or "").split()
     assert seen == names, f"the {kind} hooks ran as {seen}, listed as {names}"
 
 
@@ -333,7 +333,7 @@ def test_create_phase_kinds_run_in_spec_order(new_container, new_bundle, earlier
         add_hooks(bundle, kind, *(log_line(kind, bundle, f"{kind}-{n}") for n in (1, 2)))
     container = new_container(probe.waiting(), bundle=bundle)
     container.create()
-    seen = (evidence_text(container, "order") or "").split()
+    seen = (exchange_text(container, "order") or "").split()
     expected = [f"{earlier}-1", f"{earlier}-2", f"{later}-1", f"{later}-2"]
     assert sorted(seen) == sorted(expected), f"not every {earlier}/{later} hook ran during create: {seen}"
     # Only the order of the kinds is judged here; the order within a kind is config.hook-order's.
@@ -364,7 +364,7 @@ def expected_status(kind: str, operation: str) -> set[str]:
 @needs("program_visible_from_host")
 def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schemas, kind):
     bundle = new_bundle()
-    add_hooks(bundle, kind, probe.recording_hook(kind, str(bundle.evidence)))
+    add_hooks(bundle, kind, probe.recording_hook(kind, str(bundle.exchange)))
     container = new_container(probe.waiting(), bundle=bundle)
     ran_in = None
     for operation in ("create", "start", "delete"):
@@ -372,9 +372,9 @@ def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schem
             container.read_until(probe.READY)
             container.finish()
         getattr(container, operation)()
-        if ran_in is None and container.evidence(f"hook-{kind}.json").exists():
+        if ran_in is None and container.exchange_file(f"hook-{kind}.json").exists():
             ran_in = operation
-    text = evidence_text(container, f"hook-{kind}.json")
+    text = exchange_text(container, f"hook-{kind}.json")
     assert text is not None, f"the {kind} hook did not run"
     try:
         state = json.loads(text)
@@ -407,7 +407,7 @@ def test_hook_gets_its_args_as_argv(new_container, new_bundle, kind):
     add_hooks(bundle, kind, {"path": "/bin/sh", "args": args, "env": [probe.HOOK_PATH_ENV]})
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
-    seen = evidence_text(container, f"args-{kind}")
+    seen = exchange_text(container, f"args-{kind}")
     assert seen is not None, f"the {kind} hook did not run with its args (sh -c SCRIPT ...)"
     expected = "".join(f"[{a}]\n" for a in args[3:])
     assert seen == expected, f"the {kind} hook's argv after the script was {seen.splitlines()}, configured {args[3:]}"
@@ -431,7 +431,7 @@ def test_hook_gets_exactly_its_env(new_container, new_bundle, kind):
     add_hooks(bundle, kind, env_hook(kind, bundle, env))
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
-    raw = container.evidence(f"env-{kind}")
+    raw = container.exchange_file(f"env-{kind}")
     assert raw.exists(), f"the {kind} hook did not run"
     seen = [entry for entry in raw.read_bytes().decode("utf-8", "replace").split("\0") if entry]
     missing = [e for e in env if e not in seen]
@@ -462,7 +462,7 @@ MARGIN_S = 10
 def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, kind):
     bundle = new_bundle()
     where = folder(kind, bundle)
-    block, alive = bundle.evidence / f"block-{kind}", bundle.evidence / f"alive-{kind}"
+    block, alive = bundle.exchange / f"block-{kind}", bundle.exchange / f"alive-{kind}"
     for fifo in (block, alive):
         os.mkfifo(fifo)
     # The hook holds the write end of `alive` (so the harness sees it end as EOF, whenever and
@@ -481,19 +481,19 @@ def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, ki
                         container.read_until(probe.READY)
                     except AssertionError:
                         pass  # the program never ran: a start-phase hook ran (and failed) after start returned
-                    if container.evidence(f"blocked-{kind}").exists():
+                    if container.exchange_file(f"blocked-{kind}").exists():
                         break  # it was the start call's hook, run after the call returned
                     container.finish()
                 began = time.monotonic()
                 call = getattr(container, step)(check=False)
-                if container.evidence(f"blocked-{kind}").exists() or not call.ok:
+                if container.exchange_file(f"blocked-{kind}").exists() or not call.ok:
                     break
         except RuntimeTimeout as exc:
             raise AssertionError(
                 f"the {kind} hook has a timeout of {TIMEOUT_S} s and blocks forever; the runtime did not "
                 f"abort it: {exc}"
             ) from None
-        if not container.evidence(f"blocked-{kind}").exists():
+        if not container.exchange_file(f"blocked-{kind}").exists():
             pytest.skip(f"the {kind} hook never ran ({call.describe()}), so its timeout cannot be judged; "
                         f"whether it must run is runtime.hook-{kind}-invoked's question")
         # Some runtimes run a hook after the operation returned (crun's startContainer); either

@@ -65,10 +65,10 @@ def unknown_filesystem(config):
 def test_an_invalid_value_is_an_error(new_container, new_bundle, breakage):
     bundle = new_bundle()
     what = breakage(bundle.config)
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
     assert call.failed, f"{what} was accepted: {call.describe()}"
-    assert not container.evidence("ran").exists(), f"the program ran with {what}"
+    assert not container.exchange_file("ran").exists(), f"the program ran with {what}"
 
 
 @requirement("config.stop-signal-annotation")

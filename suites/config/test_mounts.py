@@ -8,8 +8,8 @@ them through ``/proc/<container pid>/mountinfo`` and acts on them through ``/pro
 (a write there meets the container's read-only mount, an exec its noexec mount). The table's
 options "correspond to mount(8)", so mount(8) itself is the oracle: the same options on a
 tmpfs mounted by mount(8) in a throw-away mount namespace give the flags the container's
-mount must show. Host-side mounts (sources with submounts) live in the bundle folder and are
-unmounted in a ``finally``.
+mount must show. Host-side mounts (sources with submounts) live in the bundle folder; the bundle holds them
+and unmounts them when it is removed, after the container.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ import errno
 import os
 import stat
 import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from ocitest import HarnessError, load_catalog, needs, probe, requirement
+from ocitest import HarnessError, load_catalog, needs, probe, provisions, requirement
 from ocitest.host import Mount, mount8_tmpfs, mounts_of
 
 MNT = "/mnt/ocitest"
@@ -87,10 +86,6 @@ def mount8(options: tuple[str, ...]) -> tuple[frozenset, frozenset]:
 # -- host-side sources -------------------------------------------------------------------------
 
 
-def run(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True, timeout=30)
-
-
 #: Submounts of the host tree: one with the kernel defaults, one with every "no" flag, one strictatime.
 SUBMOUNTS = {
     "sub-plain": "",
@@ -99,26 +94,18 @@ SUBMOUNTS = {
 }
 
 
-@contextmanager
-def host_tree(bundle):
-    """A shared tmpfs in the bundle folder, holding a marker file and the SUBMOUNTS."""
+def host_tree(bundle) -> Path:
+    """A shared tmpfs in the bundle folder, holding a marker file and the SUBMOUNTS; the bundle
+    unmounts them when it is removed."""
     root = bundle.path / "tree"
     root.mkdir()
-    mounted: list[Path] = []
-    try:
-        run("mount", "-t", "tmpfs", "-o", "mode=755", "ocitest-tree", str(root))
-        mounted.append(root)
-        run("mount", "--make-shared", str(root))
-        (root / "marker").write_text("tree\n")
-        for name, opts in SUBMOUNTS.items():
-            (root / name).mkdir()
-            run("mount", "-t", "tmpfs", *(["-o", opts] if opts else []), f"ocitest-{name}", str(root / name))
-            mounted.append(root / name)
-        yield root
-    finally:
-        for path in reversed(mounted):
-            if subprocess.run(["umount", str(path)], capture_output=True, timeout=30).returncode != 0:
-                subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+    bundle.hold(provisions.mount(root, "-t", "tmpfs", "-o", "mode=755", "ocitest-tree"))
+    provisions.run("mount", "--make-shared", str(root))
+    (root / "marker").write_text("tree\n")
+    for name, opts in SUBMOUNTS.items():
+        (root / name).mkdir()
+        bundle.hold(provisions.mount(root / name, "-t", "tmpfs", *(["-o", opts] if opts else []), f"ocitest-{name}"))
+    return root
 
 
 def source_dir(bundle, name: str, marker: str | None = None) -> Path:
@@ -386,15 +373,15 @@ def submount_points(dest: str) -> list[str]:
 def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/bind"
-    with host_tree(bundle) as tree:
-        add_mount(bundle, dest, ["bind"], source=str(tree), fstype="bind")
-        container = created(new_container, bundle, "a `bind` mount")
-        top = top_mount(container, dest)
-        assert top.source == "ocitest-tree" and Path(inside(container, f"{dest}/marker")).exists(), (
-            f"{dest} does not show the bind source: {top.describe()} from {top.source}")
-        points = {m.point for m in container_mounts(container)}
-        copied = [p for p in submount_points(dest) if p in points]
-        assert not copied, f"`bind` (not recursive) also brought the source's submounts: {copied}"
+    tree = host_tree(bundle)
+    add_mount(bundle, dest, ["bind"], source=str(tree), fstype="bind")
+    container = created(new_container, bundle, "a `bind` mount")
+    top = top_mount(container, dest)
+    assert top.source == "ocitest-tree" and Path(inside(container, f"{dest}/marker")).exists(), (
+        f"{dest} does not show the bind source: {top.describe()} from {top.source}")
+    points = {m.point for m in container_mounts(container)}
+    copied = [p for p in submount_points(dest) if p in points]
+    assert not copied, f"`bind` (not recursive) also brought the source's submounts: {copied}"
 
 
 @requirement("config.mount-option-rbind")
@@ -403,14 +390,14 @@ def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle)
 def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/rbind"
-    with host_tree(bundle) as tree:
-        add_mount(bundle, dest, ["rbind"], source=str(tree), fstype="bind")
-        container = created(new_container, bundle, "an `rbind` mount")
-        top = top_mount(container, dest)
-        assert top.source == "ocitest-tree", f"{dest} does not show the bind source: {top.describe()} from {top.source}"
-        points = {m.point for m in container_mounts(container)}
-        lost = [p for p in submount_points(dest) if p not in points]
-        assert not lost, f"`rbind` left out these submounts of the source: {lost}"
+    tree = host_tree(bundle)
+    add_mount(bundle, dest, ["rbind"], source=str(tree), fstype="bind")
+    container = created(new_container, bundle, "an `rbind` mount")
+    top = top_mount(container, dest)
+    assert top.source == "ocitest-tree", f"{dest} does not show the bind source: {top.describe()} from {top.source}"
+    points = {m.point for m in container_mounts(container)}
+    lost = [p for p in submount_points(dest) if p not in points]
+    assert not lost, f"`rbind` left out these submounts of the source: {lost}"
 
 
 #: option -> (options of the entry, what the top mount and each submount must satisfy, its wording).
@@ -435,20 +422,20 @@ def test_propagation_option_sets_the_mount_propagation(option, new_container, ne
     options, recursive, holds, wording = PROPAGATION[option]
     bundle = new_bundle()
     dest = f"{MNT}/{option}"
-    with host_tree(bundle) as tree:
-        add_mount(bundle, dest, options, source=str(tree), fstype="bind")
-        container, call = try_create(new_container, bundle)
-        if call.failed and option in ("slave", "rslave"):
-            plain = new_bundle()
-            add_mount(plain, dest, ["rbind", option], source=str(tree), fstype="bind")
-            _, plain_call = try_create(new_container, plain)
-            if plain_call.ok:
-                pytest.skip(f"the runtime refuses two propagation options on one mount ({options}), and `{option}` "
-                            f"alone cannot be told apart from the default slave propagation: {call.describe()}")
-        assert call.ok, f"create failed for a bind mount with options {options}: {call.describe()}"
-        points = [dest] + (submount_points(dest) if recursive else [])
-        wrong = [top_mount(container, p).describe() for p in points if not holds(top_mount(container, p))]
-        assert not wrong, f"with options {options} these mounts are not {wording}: {'; '.join(wrong)}"
+    tree = host_tree(bundle)
+    add_mount(bundle, dest, options, source=str(tree), fstype="bind")
+    container, call = try_create(new_container, bundle)
+    if call.failed and option in ("slave", "rslave"):
+        plain = new_bundle()
+        add_mount(plain, dest, ["rbind", option], source=str(tree), fstype="bind")
+        _, plain_call = try_create(new_container, plain)
+        if plain_call.ok:
+            pytest.skip(f"the runtime refuses two propagation options on one mount ({options}), and `{option}` "
+                        f"alone cannot be told apart from the default slave propagation: {call.describe()}")
+    assert call.ok, f"create failed for a bind mount with options {options}: {call.describe()}"
+    points = [dest] + (submount_points(dest) if recursive else [])
+    wrong = [top_mount(container, p).describe() for p in points if not holds(top_mount(container, p))]
+    assert not wrong, f"with options {options} these mounts are not {wording}: {'; '.join(wrong)}"
 
 
 # -- recursive (AT_RECURSIVE) options -----------------------------------------------------------
@@ -486,18 +473,18 @@ def test_recursive_option_reaches_the_submounts(option, new_container, new_bundl
     sub, holds, wording = RECURSIVE[option]
     bundle = new_bundle()
     dest = f"{MNT}/{option}"
-    with host_tree(bundle) as tree:
-        add_mount(bundle, dest, ["rbind", option], source=str(tree), fstype="bind")
-        container, call = try_create(new_container, bundle)
-        assert call.ok, (
-            f"the runtime refuses `{option}`, which it SHOULD implement (refusing is better than ignoring it, "
-            f"but it is still not implemented): {call.describe()}"
-        )
-        mount = top_mount(container, f"{dest}/{sub}")
-        assert holds(mount), (
-            f"`{option}` on an rbind was accepted but the submount (host flags [{SUBMOUNTS[sub]}]) is not {wording}: "
-            f"{mount.describe()}"
-        )
+    tree = host_tree(bundle)
+    add_mount(bundle, dest, ["rbind", option], source=str(tree), fstype="bind")
+    container, call = try_create(new_container, bundle)
+    assert call.ok, (
+        f"the runtime refuses `{option}`, which it SHOULD implement (refusing is better than ignoring it, "
+        f"but it is still not implemented): {call.describe()}"
+    )
+    mount = top_mount(container, f"{dest}/{sub}")
+    assert holds(mount), (
+        f"`{option}` on an rbind was accepted but the submount (host flags [{SUBMOUNTS[sub]}]) is not {wording}: "
+        f"{mount.describe()}"
+    )
 
 
 # -- tmpcopyup, unknown and custom options ------------------------------------------------------
@@ -572,21 +559,21 @@ def idmap_bundle(new_bundle, option: str, source: Path | None = None, *, mapping
 @needs("privileged", "mount a tmpfs tree with submounts on the host (the id-mapped source) nor map container root to another host ID")
 def test_idmap_option_maps_the_owners_with_the_given_mappings(option, new_container, new_bundle):
     holder = new_bundle()
-    with host_tree(holder) as tree:
-        bundle = idmap_bundle(new_bundle, option, tree)
-        container, call = try_create(new_container, bundle)
-        if call.failed:
-            pytest.skip(f"the runtime refuses `{option}` with uidMappings/gidMappings (a SHOULD; refusing is allowed): "
-                        f"{call.describe()}")
-        dest = f"{MNT}/{option}"
-        seen = os.stat(inside(container, f"{dest}/marker"))
-        assert (seen.st_uid, seen.st_gid) == (MAPPED, MAPPED), (
-            f"`{option}` with the mapping 0->{MAPPED} was accepted, but a file the source has owned by 0:0 shows as "
-            f"{seen.st_uid}:{seen.st_gid} in the mount")
-        if option == "ridmap":
-            sub = os.stat(inside(container, f"{dest}/sub-plain"))
-            assert (sub.st_uid, sub.st_gid) == (MAPPED, MAPPED), (
-                f"`ridmap` did not reach the submount: its root, owned by 0:0, shows as {sub.st_uid}:{sub.st_gid}")
+    tree = host_tree(holder)
+    bundle = idmap_bundle(new_bundle, option, tree)
+    container, call = try_create(new_container, bundle)
+    if call.failed:
+        pytest.skip(f"the runtime refuses `{option}` with uidMappings/gidMappings (a SHOULD; refusing is allowed): "
+                    f"{call.describe()}")
+    dest = f"{MNT}/{option}"
+    seen = os.stat(inside(container, f"{dest}/marker"))
+    assert (seen.st_uid, seen.st_gid) == (MAPPED, MAPPED), (
+        f"`{option}` with the mapping 0->{MAPPED} was accepted, but a file the source has owned by 0:0 shows as "
+        f"{seen.st_uid}:{seen.st_gid} in the mount")
+    if option == "ridmap":
+        sub = os.stat(inside(container, f"{dest}/sub-plain"))
+        assert (sub.st_uid, sub.st_gid) == (MAPPED, MAPPED), (
+            f"`ridmap` did not reach the submount: its root, owned by 0:0, shows as {sub.st_uid}:{sub.st_gid}")
 
 
 @pytest.mark.parametrize("option", [

@@ -87,7 +87,7 @@ def test_root_readonly_decides_whether_the_root_is_writable(new_container, new_b
     write = probe.facts(out).get("write")
     if readonly:
         assert write == ["failed"], "root.readonly is true, yet the program could write to /"
-        error = (bundle.evidence / "err").read_text()
+        error = (bundle.exchange / "err").read_text()
         assert "Read-only file system" in error, f"writing to / failed, but not with EROFS: {error!r}"
     else:
-        assert write == ["ok"], f"root.readonly is false, yet writing to / failed: {(bundle.evidence / 'err').read_text()!r}"
+        assert write == ["ok"], f"root.readonly is false, yet writing to / failed: {(bundle.exchange / 'err').read_text()!r}"

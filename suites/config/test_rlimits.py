@@ -63,17 +63,17 @@ def test_each_rlimit_is_in_force_with_its_soft_and_hard_value(new_container, new
 def test_an_rlimit_type_the_kernel_does_not_have_is_an_error(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["process"]["rlimits"] = rlimits_config(("RLIMIT_OCITESTNOSUCH", 1, 1))
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
     assert call.failed, f"RLIMIT_OCITESTNOSUCH was accepted: {call.describe()}"
-    assert not container.evidence("ran").exists(), "the program ran with an rlimit type the kernel does not have"
+    assert not container.exchange_file("ran").exists(), "the program ran with an rlimit type the kernel does not have"
 
 
 @requirement("config.rlimit-duplicate-error")
 def test_two_entries_of_the_same_rlimit_type_are_an_error(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["process"]["rlimits"] = rlimits_config(("RLIMIT_NOFILE", 100, 200), ("RLIMIT_NOFILE", 300, 400))
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
     assert call.failed, f"duplicated RLIMIT_NOFILE entries were accepted: {call.describe()}"
-    assert not container.evidence("ran").exists(), "the program ran with duplicated rlimits"
+    assert not container.exchange_file("ran").exists(), "the program ran with duplicated rlimits"

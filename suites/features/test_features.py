@@ -198,10 +198,10 @@ KNOWN_HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer",
 
 @requirement("features.hooks-supported")
 def test_each_listed_hook_kind_runs_as_a_config_hook(hook: str, new_container: Callable, new_bundle: Callable):
-    """A hook of the listed kind leaves its evidence by the time the container is deleted (each
+    """A hook of the listed kind leaves its file by the time the container is deleted (each
     kind's timing is config.md's business, checked in the config and runtime suites)."""
     bundle = new_bundle()
-    bundle.config.setdefault("hooks", {})[hook] = [probe.recording_hook(hook, str(bundle.evidence))]
+    bundle.config.setdefault("hooks", {})[hook] = [probe.recording_hook(hook, str(bundle.exchange))]
     container = new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle)
     write_config(bundle, () if hook in KNOWN_HOOKS else (f"hooks/{hook}",))
     created = container.create(check=False, write_config=False)
@@ -211,7 +211,7 @@ def test_each_listed_hook_kind_runs_as_a_config_hook(hook: str, new_container: C
     container.wait_exit()
     deleted = container.delete(check=False)
     assert deleted.ok, f"with a `{hook}` hook in config.json, delete failed: {deleted.describe()}"
-    assert container.evidence(f"hook-{hook}.json").exists(), (
+    assert container.exchange_file(f"hook-{hook}.json").exists(), (
         f"`{hook}` is listed in features, but a `{hook}` hook in config.json never ran (create, start, the "
         "program's exit and delete all happened)")
 

@@ -25,7 +25,7 @@ from typing import Callable
 
 import pytest
 
-from ocitest import Bundle, needs, probe, requirement
+from ocitest import Bundle, needs, probe, provisions, requirement
 from ocitest.host import CAPABILITY_NUMBERS, NS_FILES, namespace, namespace_missing, ungrantable_capabilities
 
 from .recognition import MADE_UP, Outcome, baseline, judge, run_program
@@ -166,19 +166,14 @@ def run_seccomp(new_container: Callable, new_bundle: Callable, **element: object
     agent socket (`listenerPath` is required with it), which only has to take the connection."""
     bundle = new_bundle()
     profile, where = seccomp_profile(**element)
-    agent = None
     if profile["syscalls"][0]["action"] == "SCMP_ACT_NOTIFY":
         path = str(bundle.path / "agent.sock")
-        agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        agent = bundle.hold(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
         agent.bind(path)
         agent.listen(4)
         profile["listenerPath"] = path
     bundle.config["linux"]["seccomp"] = profile
-    try:
-        return run_program(new_container, bundle, off_schema=where)
-    finally:
-        if agent is not None:
-            agent.close()
+    return run_program(new_container, bundle, off_schema=where)
 
 
 def archs_with(arch: str) -> list[str]:
@@ -306,16 +301,12 @@ def test_idmap_enabled_says_whether_mount_id_mappings_are_used(features: dict, n
     bundle = new_bundle()
     source = bundle.path / "idmap-source"
     source.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "ocitest-idmap", str(source)], check=True, timeout=30)
-    try:
-        (source / "marker").write_text("owned by 0:0\n")
-        mapping = [{"containerID": 0, "hostID": MAPPED, "size": 1}]
-        bundle.config["mounts"].append({"destination": IDMAP_DEST, "type": "bind", "source": str(source),
-                                        "options": ["rbind", "idmap"], "uidMappings": mapping, "gidMappings": mapping})
-        outcome = run_program(new_container, bundle, probe.say("owner", f"$(stat -c %u:%g {IDMAP_DEST}/marker)"))
-    finally:
-        if subprocess.run(["umount", str(source)], capture_output=True, timeout=30).returncode != 0:
-            subprocess.run(["umount", "-l", str(source)], capture_output=True, timeout=30)
+    bundle.hold(provisions.mount(source, "-t", "tmpfs", "-o", "mode=755", "ocitest-idmap"))
+    (source / "marker").write_text("owned by 0:0\n")
+    mapping = [{"containerID": 0, "hostID": MAPPED, "size": 1}]
+    bundle.config["mounts"].append({"destination": IDMAP_DEST, "type": "bind", "source": str(source),
+                                    "options": ["rbind", "idmap"], "uidMappings": mapping, "gidMappings": mapping})
+    outcome = run_program(new_container, bundle, probe.say("owner", f"$(stat -c %u:%g {IDMAP_DEST}/marker)"))
     if not outcome.accepted:
         if claimed:
             return

@@ -18,7 +18,7 @@ import pytest
 from ocitest import needs, probe, requirement
 from ocitest.host import (LOOP_MAJOR, blockio_weight_files, cgroup_dir_of, cgroup_layout, controller_version,
                           delegate_list, host_has_file, hugepage_sizes, process_cgroup_dirs, process_cgroups,
-                          rdma_devices, remove_cgroup_dirs, whole_disk)
+                          rdma_devices, whole_disk)
 
 MiB = 1 << 20
 
@@ -44,7 +44,7 @@ def resource_container(new_container, new_bundle, resources: dict, *, create_onl
     """A container in its own cgroup (``/ID``) with ``resources`` added; launched (or just created)."""
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
-    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"].setdefault("resources", {}).update(resources)
     if create_only:
         container.create()
@@ -73,9 +73,11 @@ def placement(pid: int, controllers=("pids", "memory")) -> dict[str, str]:
     return {c: paths.get(c if controller_version(c) == "v1" else "", "?") for c in controllers if controller_version(c)}
 
 
-def with_path(new_container, new_bundle, cgroups_path: str):
+def with_path(new_container, new_bundle, cgroups_path: str | None = None):
+    """A container given PATH_RESOURCES, at ``cgroups_path`` when one is given (else set it later)."""
     bundle = new_bundle()
-    bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    if cgroups_path is not None:
+        bundle.use_cgroups_path(cgroups_path)
     bundle.config["linux"]["resources"].update(PATH_RESOURCES)
     return new_container(probe.waiting(), bundle=bundle)
 
@@ -83,69 +85,44 @@ def with_path(new_container, new_bundle, cgroups_path: str):
 @requirement("linux.cgroups-path-absolute")
 @OWN_CGROUP
 def test_an_absolute_cgroups_path_is_taken_from_the_hierarchy_root(new_container, new_bundle):
-    bundle = new_bundle()
-    container = new_container(probe.waiting(), bundle=bundle)
-    cgroups_path = f"/{container.id}/inner"
-    bundle.config["linux"]["cgroupsPath"] = cgroups_path
-    bundle.config["linux"]["resources"].update(PATH_RESOURCES)
-    try:
-        container.launch()
-        where = placement(container.pid)
-        procs = {c: read_cgroup_file(container.pid, c, "cgroup.procs").split() for c in where}
-        container.finish()
-        wrong = {c: p for c, p in where.items() if p != cgroups_path}
-        assert not wrong, f"cgroupsPath {cgroups_path!r}; the container process is at {wrong} instead"
-        missing = [c for c, pids in procs.items() if str(container.pid) not in pids]
-        assert not missing, f"the container process is not listed in cgroup.procs of its {missing} cgroup"
-    finally:
-        container.remove()
-        remove_cgroup_dirs(cgroups_path)
+    container = with_path(new_container, new_bundle)
+    cgroups_path = container.bundle.use_cgroups_path(f"/{container.id}/inner")
+    container.launch()
+    where = placement(container.pid)
+    procs = {c: read_cgroup_file(container.pid, c, "cgroup.procs").split() for c in where}
+    container.finish()
+    wrong = {c: p for c, p in where.items() if p != cgroups_path}
+    assert not wrong, f"cgroupsPath {cgroups_path!r}; the container process is at {wrong} instead"
+    missing = [c for c, pids in procs.items() if str(container.pid) not in pids]
+    assert not missing, f"the container process is not listed in cgroup.procs of its {missing} cgroup"
 
 
 @requirement("linux.cgroups-path-relative")
 @OWN_CGROUP
 def test_a_relative_cgroups_path_is_accepted_and_used(new_container, new_bundle):
-    bundle = new_bundle()
-    container = new_container(probe.waiting(), bundle=bundle)
-    cgroups_path = f"{container.id}/inner"
-    bundle.config["linux"]["cgroupsPath"] = cgroups_path
-    bundle.config["linux"]["resources"].update(PATH_RESOURCES)
-    where = {}
-    try:
-        container.launch()
-        where = placement(container.pid)
-        container.finish()
-        wrong = {c: p for c, p in where.items() if not p.endswith("/" + cgroups_path)}
-        assert not wrong, f"relative cgroupsPath {cgroups_path!r}; the container process is at {wrong}"
-    finally:
-        container.remove()
-        # The runtime removes only the leaf; the "ID" level below its base is left to us.
-        for path in set(where.values()):
-            remove_cgroup_dirs(path.removesuffix("/inner"))
+    container = with_path(new_container, new_bundle)
+    cgroups_path = container.bundle.use_cgroups_path(f"{container.id}/inner")
+    container.launch()
+    where = placement(container.pid)
+    container.finish()
+    wrong = {c: p for c, p in where.items() if not p.endswith("/" + cgroups_path)}
+    assert not wrong, f"relative cgroupsPath {cgroups_path!r}; the container process is at {wrong}"
 
 
 @requirement("linux.cgroups-path-consistent")
 @pytest.mark.parametrize("kind", ["absolute", "relative"])
 @OWN_CGROUP
 def test_the_same_cgroups_path_gives_the_same_cgroup(new_container, new_bundle, kind):
-    first = with_path(new_container, new_bundle, "placeholder")
-    cgroups_path = f"/{first.id}" if kind == "absolute" else first.id
-    first.bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    first = with_path(new_container, new_bundle)
+    cgroups_path = first.bundle.use_cgroups_path(f"/{first.id}" if kind == "absolute" else first.id)
     second = with_path(new_container, new_bundle, cgroups_path)
     seen = []
-    try:
-        for container in (first, second):
-            container.launch()
-            seen.append(placement(container.pid))
-            container.finish()
-            container.delete(prerequisite=True)
-        assert seen[0] == seen[1], f"cgroupsPath {cgroups_path!r}: first container at {seen[0]}, second at {seen[1]}"
-    finally:
-        for container in (first, second):
-            container.remove()
-        for where in seen:
-            for path in set(where.values()):
-                remove_cgroup_dirs(path)
+    for container in (first, second):
+        container.launch()
+        seen.append(placement(container.pid))
+        container.finish()
+        container.delete(prerequisite=True)
+    assert seen[0] == seen[1], f"cgroupsPath {cgroups_path!r}: first container at {seen[0]}, second at {seen[1]}"
 
 
 # -- ownership ----------------------------------------------------------------------------------
@@ -159,7 +136,7 @@ def owner_container(new_container, new_bundle, *, cgroupns: bool, rw_mount: bool
     container = new_container(probe.waiting(), bundle=bundle)
     config = bundle.config
     config["process"]["user"] = dict(USER)
-    config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.use_cgroups_path(f"/{container.id}")
     config["linux"]["resources"].update({"pids": {"limit": 1000}})
     if cgroupns:
         config["linux"]["namespaces"].append({"type": "cgroup"})
@@ -269,7 +246,7 @@ def device_container(new_container, new_bundle, rules: list[dict]):
     container = new_container(probe.waiting(
         *(f'if ( : < /dev/ocitest-{n} ) 2>/dev/null; then {probe.say("open-" + n, "yes")}; '
           f'else {probe.say("open-" + n, "no")}; fi' for n in ("a", "b"))), bundle=bundle)
-    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"]["devices"] = [
         {"path": f"/dev/ocitest-{n}", "type": "b", "major": LOOP_MAJOR, "minor": minor, "fileMode": 0o600, "uid": 0, "gid": 0}
         for n, minor in (("a", 0), ("b", 1))
@@ -533,7 +510,7 @@ def test_pids_limit_is_the_task_limit(new_container, new_bundle):
 def test_a_pids_limit_of_zero_is_written_as_zero(new_container, new_bundle):
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
-    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"]["resources"]["pids"] = {"limit": 0}
     call = container.create(check=False)
     assert call.ok, f"pids.limit 0 was refused: {call.describe()}"
@@ -581,12 +558,12 @@ def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle)
     # On a v1/hybrid host the v2 hierarchy has no pids controller (the precondition).
     key = "ocitestnosuch.max" if cgroup_layout() == "v2" else "pids.max"
     bundle = new_bundle()
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
-    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
+    bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"]["resources"]["unified"] = {key: "10"}
     call = container.attempt()
     assert call.failed, f"unified {{{key!r}: '10'}} with no such controller on cgroup v2 was accepted: {call.describe()}"
-    assert not container.evidence("ran").exists(), "the program ran although its unified setting could not apply"
+    assert not container.exchange_file("ran").exists(), "the program ran although its unified setting could not apply"
 
 
 @requirement("linux.cgroup-unified-conversion-error")
@@ -595,8 +572,8 @@ def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle)
 def test_a_v1_setting_without_v2_equivalent_is_an_error_on_v2(new_container, new_bundle):
     # memory.swappiness has no cgroup v2 file; the conversion is impossible.
     bundle = new_bundle()
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
-    bundle.config["linux"]["cgroupsPath"] = f"/{container.id}"
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
+    bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"]["resources"]["memory"] = {"swappiness": 17}
     call = container.attempt()
     assert call.failed, f"memory.swappiness 17 on a cgroup v2 host was accepted without error: {call.describe()}"

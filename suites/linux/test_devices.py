@@ -168,7 +168,7 @@ def test_a_different_file_at_the_device_path_is_an_error(new_container, new_bund
     bundle.config["root"]["readonly"] = False
     device = {"path": f"/{CLASH}", "type": "c", "major": 1, "minor": 5, "fileMode": 0o666}
     bundle.config["linux"]["devices"] = [device]
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
     try:
         left = describe(os.lstat(bundle.rootfs / CLASH))

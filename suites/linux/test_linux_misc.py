@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import host, needs, probe, requirement
+from ocitest import host, needs, probe, provisions, requirement
 from ocitest.host import RESCTRL, mounts_at, resctrl_l3_schema
 
 
@@ -117,10 +117,8 @@ def links_inside(container) -> list[dict]:
 def dummy():
     """A dummy interface on the host; the check needs ``claims("netDevices")``."""
     device = Dummy()
-    try:
-        yield device
-    finally:
-        device.remove()
+    yield device
+    device.remove()
 
 
 def launched_with(new_container, new_bundle, devices: dict):
@@ -262,20 +260,15 @@ def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(ne
     bundle.config["linux"]["intelRdt"] = {"closID": f"ocitest-missing-{os.getpid()}"}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
     assert not call.ok, f"closID names no existing group and no schema is given, yet the runtime did not fail ({call.describe()})"
-    group = RESCTRL / f"ocitest-pre-{os.getpid()}"
-    group.mkdir()
-    try:
-        bundle = new_bundle()
-        bundle.config["linux"]["intelRdt"] = {"closID": group.name}
-        container = new_container(probe.waiting(), bundle=bundle).launch()
-        tasks = (group / "tasks").read_text().split()
-        container.finish()
-        container.delete(prerequisite=True)
-        assert str(container.pid) in tasks, f"the container process is not in the pre-configured {group}/tasks"
-        assert group.exists(), f"delete removed the pre-configured group {group}"
-    finally:
-        if group.exists():
-            group.rmdir()
+    bundle = new_bundle()
+    group = bundle.hold(provisions.directory(RESCTRL / f"ocitest-pre-{os.getpid()}"))
+    bundle.config["linux"]["intelRdt"] = {"closID": group.name}
+    container = new_container(probe.waiting(), bundle=bundle).launch()
+    tasks = (group / "tasks").read_text().split()
+    container.finish()
+    container.delete(prerequisite=True)
+    assert str(container.pid) in tasks, f"the container process is not in the pre-configured {group}/tasks"
+    assert group.exists(), f"delete removed the pre-configured group {group}"
 
 
 @requirement("linux.intel-rdt-monitoring")

@@ -11,7 +11,6 @@ namespace file the config names.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import HarnessError, needs, new_container_id, probe, requirement
+from ocitest import HarnessError, needs, probe, provisions, requirement
 from ocitest.host import NS_FILES, namespace
 
 ALL_TYPES = list(NS_FILES)
@@ -40,16 +39,17 @@ def each_needing(condition: str, kinds) -> list:
     return [pytest.param(kind, marks=needs(condition, kind)) for kind in kinds]
 
 
-#: The host tool (and its package, and what for) persistent_namespace makes a namespace of each kind with.
+#: The host tool (and its package, and what for) provisions.persistent_namespace makes a namespace of each kind with.
 NS_MAKERS = {"network": ("ip", "iproute2", "to make a network namespace to join"),
              **{kind: ("unshare", "util-linux", "to make a namespace to join") for kind in ("ipc", "uts", "cgroup", "time")}}
-#: persistent_namespace bind-mounts the namespace on a file of the host, which needs root.
+#: provisions.persistent_namespace bind-mounts the namespace on a file of the host, which needs root.
 PERSISTENT_NS = needs("privileged", "make a namespace that outlives its process (`ip netns add` and "
                                     "`unshare --KIND=FILE` bind-mount it on a host file)")
 
 
 def joinable(kinds) -> list:
-    """``kinds`` as parameters of a check that joins a namespace persistent_namespace made (pid: a container's)."""
+    """``kinds`` as parameters of a check that joins a namespace made by provisions.persistent_namespace
+    (pid: a container's)."""
     return [pytest.param(kind, marks=[needs("host_tool", *NS_MAKERS[kind]), PERSISTENT_NS] if kind in NS_MAKERS else [])
             for kind in kinds]
 
@@ -139,32 +139,6 @@ def without_namespace(bundle, kind: str) -> None:
                     mount.update(type="bind", source=source, options=["rbind", *mount.get("options", [])])
 
 
-@contextlib.contextmanager
-def persistent_namespace(kind: str, folder: Path):
-    """A namespace of ``kind`` kept alive by a file (``ip netns add``, ``unshare --KIND=FILE``); removed after."""
-    if kind == "network":
-        name = f"{new_container_id()}-netns"
-        made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=30)
-        if made.returncode != 0:
-            raise HarnessError(f"`ip netns add {name}` failed: {made.stderr.strip()}")
-        try:
-            yield Path(f"/run/netns/{name}")
-        finally:
-            subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
-        return
-    path = folder / f"ns-{kind}"
-    path.touch()
-    flag = {"ipc": "--ipc", "uts": "--uts", "cgroup": "--cgroup", "time": "--time"}[kind]
-    made = subprocess.run(["unshare", f"{flag}={path}", "true"], capture_output=True, text=True, timeout=30)
-    try:
-        if made.returncode != 0:
-            raise HarnessError(f"`unshare {flag}={path} true` failed: {made.stderr.strip()}")
-        yield path
-    finally:
-        subprocess.run(["umount", str(path)], capture_output=True, timeout=30)
-        path.unlink(missing_ok=True)
-
-
 def refused_reason(call) -> str:
     return f"reported by linux.namespace-types-supported: the runtime refuses it ({call.describe()})"
 
@@ -226,31 +200,30 @@ def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
 @needs("program_visible_from_host")
 def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
     bundle = new_bundle()
-    with contextlib.ExitStack() as stack:
-        if kind == "pid":
-            # A pid namespace lives as long as its init: join the one of a running container.
-            first = new_container(probe.waiting()).launch()
-            path = Path(f"/proc/{first.pid}/ns/pid")
-            wanted = namespace(first.pid, "pid")
-            if bundle.config["linux"].get("uidMappings"):
-                # A rootless container may join only a namespace its user namespace owns: the first's.
-                with_namespace(bundle, "user", path=f"/proc/{first.pid}/ns/user")
-        else:
-            path = stack.enter_context(persistent_namespace(kind, bundle.path))
-            wanted = f"{NS_FILES[kind]}:[{os.stat(path).st_ino}]"
-        with_namespace(bundle, kind, path=str(path))
-        container = new_container(probe.waiting(), bundle=bundle)
-        call = create(container, check=False)
-        assert call.ok, f"create failed joining the {kind} namespace {path}: {call.describe()}"
-        # Read once the program runs: before, the process is the runtime's non-dumpable init, whose
-        # /proc/PID/ns only a caller with CAP_SYS_PTRACE may read (not a rootless one).
-        container.start()
-        container.read_until(probe.READY)
-        seen = namespace(container.pid, NS_FILES[kind])
-        container.kill("KILL", prerequisite=True)
-        container.wait_exit()
-        container.delete(prerequisite=True)
-        assert seen == wanted, f"linux.namespaces gives {kind} the path {path} ({wanted}); the container is in {seen}"
+    if kind == "pid":
+        # A pid namespace lives as long as its init: join the one of a running container.
+        first = new_container(probe.waiting()).launch()
+        path = Path(f"/proc/{first.pid}/ns/pid")
+        wanted = namespace(first.pid, "pid")
+        if bundle.config["linux"].get("uidMappings"):
+            # A rootless container may join only a namespace its user namespace owns: the first's.
+            with_namespace(bundle, "user", path=f"/proc/{first.pid}/ns/user")
+    else:
+        path = bundle.hold(provisions.persistent_namespace(kind, bundle.path))
+        wanted = f"{NS_FILES[kind]}:[{os.stat(path).st_ino}]"
+    with_namespace(bundle, kind, path=str(path))
+    container = new_container(probe.waiting(), bundle=bundle)
+    call = create(container, check=False)
+    assert call.ok, f"create failed joining the {kind} namespace {path}: {call.describe()}"
+    # Read once the program runs: before, the process is the runtime's non-dumpable init, whose
+    # /proc/PID/ns only a caller with CAP_SYS_PTRACE may read (not a rootless one).
+    container.start()
+    container.read_until(probe.READY)
+    seen = namespace(container.pid, NS_FILES[kind])
+    container.kill("KILL", prerequisite=True)
+    container.wait_exit()
+    container.delete(prerequisite=True)
+    assert seen == wanted, f"linux.namespaces gives {kind} the path {path} ({wanted}); the container is in {seen}"
 
 
 @requirement("linux.namespace-path-type-error")
@@ -263,18 +236,17 @@ def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
 def test_a_path_of_the_wrong_kind_is_an_error(new_container, new_bundle, case):
     bundle = new_bundle()
     kind = case.split("-")[0]
-    with contextlib.ExitStack() as stack:
-        if case.endswith("regular-file"):
-            path = bundle.path / "not-a-namespace"
-            path.write_text("a regular file\n")
-            what = "a regular file"
-        else:
-            path = stack.enter_context(persistent_namespace("network", bundle.path))
-            what = "a network namespace"
-        with_namespace(bundle, kind, path=str(path))
-        container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
-        call = container.attempt()
-        assert call.failed, f"the {kind} entry's path is {what}, yet the runtime reported no error: {call.describe()}"
+    if case.endswith("regular-file"):
+        path = bundle.path / "not-a-namespace"
+        path.write_text("a regular file\n")
+        what = "a regular file"
+    else:
+        path = bundle.hold(provisions.network_namespace())
+        what = "a network namespace"
+    with_namespace(bundle, kind, path=str(path))
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
+    call = container.attempt()
+    assert call.failed, f"the {kind} entry's path is {what}, yet the runtime reported no error: {call.describe()}"
 
 
 @requirement("linux.namespace-duplicate-error")
@@ -287,7 +259,7 @@ def test_a_duplicated_namespace_type_is_an_error(new_container, new_bundle, entr
     kind = entries[0]["type"]
     linux = bundle.config["linux"]
     linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind] + entries
-    container = new_container(probe.sh(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
     assert call.failed, f"linux.namespaces lists `{kind}` twice ({entries}), yet the runtime reported no error: {call.describe()}"
 

@@ -8,29 +8,22 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#confi
 Propagation is read from the optional fields of the container's mountinfo line for ``/``
 (``shared:N``, ``master:N``, ``unbindable``, none for private). A slave can only have a master
 when its source is shared, so the propagation checks first make the bundle's rootfs a shared
-bind mount on the host (unmounted again in a ``finally``).
+bind mount on the host (unmounted again when the bundle is removed).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import subprocess
-from contextlib import contextmanager
-
 import pytest
 
-from ocitest import EVIDENCE_DIR, needs, probe, requirement
+from ocitest import EXCHANGE_DIR, needs, probe, provisions, requirement
 from ocitest.host import Mount, mounts_at
 
 
 def top_mount(container, point: str) -> Mount | None:
     found = mounts_at(container.pid, point)
     return found[-1] if found else None
-
-
-def run(*argv: str) -> None:
-    subprocess.run(list(argv), check=True, capture_output=True, text=True, timeout=30)
 
 
 # -- default filesystems ----------------------------------------------------------------------
@@ -50,23 +43,18 @@ def test_the_default_filesystems_are_there(new_container):
 # -- rootfs propagation ------------------------------------------------------------------------
 
 
-@contextmanager
-def shared_rootfs(bundle):
-    """Make the bundle's rootfs a shared bind mount of itself on the host, for the test's length.
+def shared_rootfs(bundle) -> str:
+    """Make the bundle's rootfs a shared bind mount of itself on the host, until the bundle is removed
+    (``umount -R``: a shared rootfs receives what a runtime mounts below it, proc, dev ...).
 
-    The evidence bind mount is dropped (these checks read mountinfo, not evidence): applying
+    The exchange bind mount is dropped (these checks read mountinfo, not files): applying
     `unbindable` recursively, as runtimes do, would make every bind-mount source unbindable.
     """
-    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != EVIDENCE_DIR]
-    rootfs = str(bundle.rootfs)
-    run("mount", "--bind", rootfs, rootfs)
-    try:
-        run("mount", "--make-shared", rootfs)
-        yield rootfs
-    finally:
-        # A shared rootfs receives what a runtime mounts below it in the container (proc, dev ...).
-        if subprocess.run(["umount", "-R", rootfs], capture_output=True, timeout=30).returncode != 0:
-            subprocess.run(["umount", "-R", "-l", rootfs], capture_output=True, timeout=30)
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != EXCHANGE_DIR]
+    rootfs = bundle.rootfs
+    bundle.hold(provisions.mount(rootfs, "--bind", str(rootfs), recursive=True))
+    provisions.run("mount", "--make-shared", str(rootfs))
+    return str(rootfs)
 
 
 EXPECTED = {
@@ -86,14 +74,11 @@ LOOKS = {"shared": "shared:N", "slave": "master:N without shared:N", "private": 
 def test_the_rootfs_has_the_configured_propagation(new_container, new_bundle, propagation):
     bundle = new_bundle()
     bundle.config["linux"]["rootfsPropagation"] = propagation
-    with shared_rootfs(bundle):
-        container = new_container(probe.waiting(), bundle=bundle)
-        try:
-            container.launch()
-            root = top_mount(container, "/")
-            container.finish()
-        finally:
-            container.remove()
+    shared_rootfs(bundle)
+    container = new_container(probe.waiting(), bundle=bundle)
+    container.launch()
+    root = top_mount(container, "/")
+    container.finish()
     assert root is not None, "the container's mountinfo has no / line"
     assert EXPECTED[propagation](root.optional), (
         f"rootfsPropagation {propagation} (rootfs source shared on the host): the container's / shows "
@@ -109,15 +94,12 @@ def test_host_mounts_reach_a_slave_rootfs_only(new_container, new_bundle, propag
     bundle = new_bundle()
     bundle.config["linux"]["rootfsPropagation"] = propagation
     (bundle.rootfs / "mnt" / "event").mkdir(parents=True)
-    with shared_rootfs(bundle) as rootfs:
-        container = new_container(probe.waiting(), bundle=bundle)
-        try:
-            container.launch()
-            run("mount", "-t", "tmpfs", "ocitest-event", f"{rootfs}/mnt/event")
-            seen = top_mount(container, "/mnt/event")
-            container.finish()
-        finally:
-            container.remove()
+    rootfs = shared_rootfs(bundle)
+    container = new_container(probe.waiting(), bundle=bundle)
+    container.launch()
+    provisions.run("mount", "-t", "tmpfs", "ocitest-event", f"{rootfs}/mnt/event")
+    seen = top_mount(container, "/mnt/event")
+    container.finish()
     got = seen is not None and seen.fstype == "tmpfs"
     assert got == arrives, (
         f"rootfsPropagation {propagation}: a tmpfs mounted on the host at the rootfs's /mnt/event "
@@ -161,18 +143,18 @@ def test_masked_paths_cannot_be_read(new_container, new_bundle):
 @requirement("linux.readonly-paths")
 def test_readonly_paths_refuse_writes(new_container, new_bundle):
     bundle = new_bundle()
-    (bundle.evidence / "ro").mkdir()
-    os.chmod(bundle.evidence / "ro", 0o777)
-    paths = ["/proc/sys", f"{EVIDENCE_DIR}/ro"]
+    (bundle.exchange / "ro").mkdir()
+    os.chmod(bundle.exchange / "ro", 0o777)
+    paths = ["/proc/sys", f"{EXCHANGE_DIR}/ro"]
     bundle.config["linux"]["readonlyPaths"] = paths
-    targets = {"/proc/sys": "/proc/sys/net/ipv4/ip_forward", f"{EVIDENCE_DIR}/ro": f"{EVIDENCE_DIR}/ro/written"}
+    targets = {"/proc/sys": "/proc/sys/net/ipv4/ip_forward", f"{EXCHANGE_DIR}/ro": f"{EXCHANGE_DIR}/ro/written"}
     lines = [f'err=$( {{ echo 1 > {target}; }} 2>&1 ); {probe.say(path, "rc=$? $err")}' for path, target in targets.items()]
-    lines.append(f'err=$( {{ echo 1 > {EVIDENCE_DIR}/rw; }} 2>&1 ); {probe.say("control", "rc=$? $err")}')
+    lines.append(f'err=$( {{ echo 1 > {EXCHANGE_DIR}/rw; }} 2>&1 ); {probe.say("control", "rc=$? $err")}')
     _, out = new_container(probe.sh(*lines), bundle=bundle).run_to_exit()
     facts = probe.facts(out)
-    assert (facts.get("control") or [""])[0].startswith("rc=0"), f"the probe could not write to {EVIDENCE_DIR}: {out!r}"
+    assert (facts.get("control") or [""])[0].startswith("rc=0"), f"the probe could not write to {EXCHANGE_DIR}: {out!r}"
     erofs = os.strerror(errno.EROFS)
     wrong = {path: (facts.get(path) or ["(no answer)"])[0] for path in paths
              if not (facts.get(path) or [""])[0].endswith(erofs)}
     assert not wrong, f"readonlyPaths {paths}: a write below them should fail with EROFS ({erofs!r}); got {wrong}"
-    assert not (bundle.evidence / "ro" / "written").exists(), f"the write below {EVIDENCE_DIR}/ro reached the host"
+    assert not (bundle.exchange / "ro" / "written").exists(), f"the write below {EXCHANGE_DIR}/ro reached the host"

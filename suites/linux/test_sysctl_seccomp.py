@@ -4,7 +4,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#confi
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxSeccomp
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#containerprocessstate
 
-Seccomp rules are checked on ``mkdir`` into the writable evidence folder: without the filter the
+Seccomp rules are checked on ``mkdir`` into the writable exchange folder: without the filter the
 call succeeds, so an error (busybox prints strerror of the errno it got) or a death by SIGSYS
 comes from the profile. ``mkdir`` and ``mkdirat`` are both named: which one the C library uses
 depends on the architecture.
@@ -23,7 +23,7 @@ import threading
 
 import pytest
 
-from ocitest import EVIDENCE_DIR, needs, probe, requirement
+from ocitest import EXCHANGE_DIR, needs, probe, requirement
 
 MKDIR = ["mkdir", "mkdirat"]
 
@@ -93,9 +93,9 @@ def test_sysctl_values_are_in_force_inside(new_container, new_bundle):
 
 
 def mkdir_probe() -> list[str]:
-    """Try mkdir in the evidence folder; report busybox's error text and the exit status."""
+    """Try mkdir in the exchange folder; report busybox's error text and the exit status."""
     return probe.sh(
-        f"err=$(mkdir {EVIDENCE_DIR}/made 2>&1); rc=$?",
+        f"err=$(mkdir {EXCHANGE_DIR}/made 2>&1); rc=$?",
         probe.say("rc", "$rc"),
         probe.say("err", "$err"),
     )
@@ -107,7 +107,7 @@ def run_mkdir(new_container, new_bundle, seccomp: dict):
     container = new_container(mkdir_probe(), bundle=bundle)
     status, out = container.run_to_exit()
     facts = probe.facts(out)
-    made = (bundle.evidence / "made").exists()
+    made = (bundle.exchange / "made").exists()
     return status, facts, made, out
 
 
@@ -146,11 +146,11 @@ def test_a_kill_rule_kills_with_sigsys(new_container, new_bundle, action):
     bundle.config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
                                          "syscalls": [{"names": MKDIR, "action": action}]}
     # mkdir is the container process itself, so its death is what the caller reaps.
-    container = new_container(["/bin/mkdir", f"{EVIDENCE_DIR}/made"], bundle=bundle)
+    container = new_container(["/bin/mkdir", f"{EXCHANGE_DIR}/made"], bundle=bundle)
     container.create()
     container.start()
     status = container.wait_exit()
-    assert not (bundle.evidence / "made").exists(), f"{action} on mkdir: mkdir succeeded"
+    assert not (bundle.exchange / "made").exists(), f"{action} on mkdir: mkdir succeeded"
     assert status is not None and status.signal == signal.SIGSYS, f"{action} on mkdir: the process ended with {status}"
 
 
@@ -231,8 +231,12 @@ class Agent:
             except OSError as exc:
                 self.error = exc
 
-    def finish(self, timeout: float) -> None:
-        self.thread.join(timeout)
+    def __enter__(self) -> "Agent":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Wait for the connection to end, then close what the agent holds."""
+        self.thread.join(self.sock.gettimeout())
         for record in self.connections:
             for _, fds in record["chunks"]:
                 for fd in fds:
@@ -250,15 +254,13 @@ def test_the_container_process_state_reaches_the_agent(new_container, new_bundle
         "syscalls": [{"names": MKDIR, "action": "SCMP_ACT_NOTIFY"}],
     }
     container = new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle)
-    agent = Agent(path, container.timeouts.wait)
-    try:
+    # The agent is finished (its connection read to the end) before what it recorded is judged.
+    with Agent(path, container.timeouts.wait) as agent:
         container.create()
         agent.thread.join(container.timeouts.wait)
         state = container.state()
         container.start()
         container.wait_exit()
-    finally:
-        agent.finish(container.timeouts.wait)
     assert agent.connections, f"the runtime never connected to listenerPath ({agent.error})"
     record = agent.connections[0]
     assert record["eof"], f"the runtime did not close the connection after sending the state ({agent.error})"

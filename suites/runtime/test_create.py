@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from ocitest import host, needs, probe, reap_strays, requirement
-from ocitest.host import NS_FILES, cgroup_dirs, descendants, mount_table, mounts_of, namespace, remove_cgroup_dirs
+from ocitest.host import NS_FILES, cgroup_dirs, descendants, mount_table, mounts_of, namespace
 
 
 def impossible_mount(bundle) -> str:
@@ -64,10 +64,10 @@ def test_create_applies_root_namespaces_mounts_and_hostname_before_start(new_con
 
 @requirement("runtime.lifecycle-program-not-run-at-create", "runtime.create-defers-process-args")
 def test_create_does_not_run_the_program_until_start(new_container):
-    container = new_container(probe.sh(probe.report_start_order(), probe.touch_evidence("ran"), probe.say("done")))
+    container = new_container(probe.sh(probe.report_start_order(), probe.touch_in_exchange("ran"), probe.say("done")))
     container.create()
     early_out, _ = container.stdio.take()
-    assert not container.evidence("ran").exists(), "the program ran during create: it left its file before start"
+    assert not container.exchange_file("ran").exists(), "the program ran during create: it left its file before start"
     assert b"ocitest:" not in early_out, f"the program printed during create: {early_out!r}"
     container.start()
     container.wait_exit()
@@ -75,7 +75,7 @@ def test_create_does_not_run_the_program_until_start(new_container):
     assert facts.get("started-after-start") == ["yes"], (
         f"the program began before start was invoked (it reported {facts.get('started-after-start')})"
     )
-    assert container.evidence("ran").exists(), "the program never ran after start"
+    assert container.exchange_file("ran").exists(), "the program never ran after start"
 
 
 @requirement("runtime.lifecycle-config-frozen")
@@ -100,7 +100,7 @@ def test_editing_config_json_after_create_changes_nothing(new_container):
 def test_create_fails_when_the_environment_cannot_be_built(new_container, new_bundle, breakage):
     bundle = new_bundle()
     what = breakage(bundle)
-    container = new_container(probe.waiting(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.waiting(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.create(check=False)
     assert call.failed, f"create succeeded although the config asks for {what}: {call.describe()}"
 
@@ -110,24 +110,20 @@ def test_create_fails_when_the_environment_cannot_be_built(new_container, new_bu
 def test_a_failed_create_leaves_no_container_process_mount_or_cgroup(new_container, new_bundle, breakage):
     bundle = new_bundle()
     breakage(bundle)
-    container = new_container(probe.waiting(probe.touch_evidence("ran")), bundle=bundle)
-    cgroups_path = f"/{container.id}"
-    bundle.config["linux"]["cgroupsPath"] = cgroups_path
+    container = new_container(probe.waiting(probe.touch_in_exchange("ran")), bundle=bundle)
+    cgroups_path = bundle.use_cgroups_path(f"/{container.id}")
     mine = (container.id, str(bundle.path))
     mounts_before, processes_before = mount_table(*mine), descendants()
-    try:
-        call = container.create(check=False)
-        if not call.failed:
-            pytest.skip("create succeeded (reported by runtime.lifecycle-environment-error)")
-        reap_strays()
-        state_call, _ = container.state_call()
-        assert state_call.failed, f"create failed, yet the runtime knows the container: {state_call.describe()}"
-        assert descendants() == processes_before, "a failed create left processes behind"
-        assert mount_table(*mine) == mounts_before, "a failed create left mounts behind on the host"
-        left = cgroup_dirs(cgroups_path)
-        assert not left, f"a failed create left cgroups behind: {[str(p) for p in left]}"
-    finally:
-        remove_cgroup_dirs(cgroups_path)
+    call = container.create(check=False)
+    if not call.failed:
+        pytest.skip("create succeeded (reported by runtime.lifecycle-environment-error)")
+    reap_strays()
+    state_call, _ = container.state_call()
+    assert state_call.failed, f"create failed, yet the runtime knows the container: {state_call.describe()}"
+    assert descendants() == processes_before, "a failed create left processes behind"
+    assert mount_table(*mine) == mounts_before, "a failed create left mounts behind on the host"
+    left = cgroup_dirs(cgroups_path)
+    assert not left, f"a failed create left cgroups behind: {[str(p) for p in left]}"
 
 
 @requirement("runtime.create-unique-id")
@@ -137,7 +133,7 @@ def test_create_with_an_id_in_use_fails_and_leaves_the_first_container_untouched
     first.start()
     first.read_until(probe.READY)
     before = first.state()
-    second = new_container(probe.waiting(probe.touch_evidence("ran")), container_id=first.id)
+    second = new_container(probe.waiting(probe.touch_in_exchange("ran")), container_id=first.id)
     call = second.create(check=False)
     assert call.failed, f"a second create with the ID {first.id!r} in use did not report an error: {call.describe()}"
     after = first.state()

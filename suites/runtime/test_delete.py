@@ -4,12 +4,11 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeDel
 """
 
 import os
-import subprocess
 
 import pytest
 
-from ocitest import needs, new_container_id, probe, requirement
-from ocitest.host import cgroup_dirs, namespace, remove_cgroup_dirs
+from ocitest import HarnessError, needs, probe, provisions, requirement
+from ocitest.host import cgroup_dirs, namespace
 
 
 def delete_is_refused_without_effect(container, what: str) -> dict:
@@ -51,8 +50,8 @@ def test_delete_of_a_created_container_fails_and_leaves_it_created(new_container
 
 
 @requirement("runtime.delete-only-stopped")
-def test_delete_of_an_unknown_container_fails(runtime):
-    call = runtime.delete(f"ocitest-{os.getpid()}-no-such-container")
+def test_delete_of_an_unknown_container_fails(runtime, unknown_container_id):
+    call = runtime.delete(unknown_container_id)
     assert call.failed, f"delete of a container that does not exist did not report an error: {call.describe()}"
 
 
@@ -63,24 +62,20 @@ def test_delete_of_an_unknown_container_fails(runtime):
 def test_delete_removes_the_containers_cgroup_processes_and_record(new_container, new_bundle):
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
-    cgroups_path = f"/{container.id}"
-    bundle.config["linux"]["cgroupsPath"] = cgroups_path
-    try:
-        container.create()
-        container.start()
-        container.read_until(probe.READY)
-        pid = container.pid
-        made = cgroup_dirs(cgroups_path)
-        container.finish()
-        call = container.delete()
-        assert call.ok
-        state_call, _ = container.state_call()
-        assert state_call.failed, f"after delete the runtime still knows the container: {state_call.describe()}"
-        assert not container.alive(), f"after delete the container process {pid} is still alive"
-        left = [str(p) for p in made if p.exists()]
-        assert not left, f"after delete the container's cgroups remain: {left}"
-    finally:
-        remove_cgroup_dirs(cgroups_path)
+    cgroups_path = bundle.use_cgroups_path(f"/{container.id}")
+    container.create()
+    container.start()
+    container.read_until(probe.READY)
+    pid = container.pid
+    made = cgroup_dirs(cgroups_path)
+    container.finish()
+    call = container.delete()
+    assert call.ok
+    state_call, _ = container.state_call()
+    assert state_call.failed, f"after delete the runtime still knows the container: {state_call.describe()}"
+    assert not container.alive(), f"after delete the container process {pid} is still alive"
+    left = [str(p) for p in made if p.exists()]
+    assert not left, f"after delete the container's cgroups remain: {left}"
 
 
 @requirement("runtime.delete-spares-foreign-resources")
@@ -102,25 +97,21 @@ def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_b
 @needs("program_visible_from_host")
 @needs("privileged", "create a named network namespace on the host (`ip netns add` mounts it under /run/netns)")
 def test_delete_keeps_a_network_namespace_the_container_joined(new_container, new_bundle):
-    name = f"{new_container_id()}-netns"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=30)
-    if made.returncode != 0:
-        pytest.skip(f"cannot create a network namespace here: {made.stderr.strip()}")
-    path = f"/run/netns/{name}"
+    bundle = new_bundle()
     try:
-        identity = os.stat(path).st_ino
-        bundle = new_bundle()
-        for ns in bundle.config["linux"]["namespaces"]:
-            if ns["type"] == "network":
-                ns["path"] = path
-        container = new_container(probe.waiting(), bundle=bundle)
-        container.create()
-        assert namespace(container.pid, "net") == f"net:[{identity}]", "the container did not join the given namespace"
-        container.kill("KILL")
-        container.wait_exit()
-        container.delete()
-        assert os.path.exists(path) and os.stat(path).st_ino == identity, (
-            "delete removed the network namespace the container joined but did not create"
-        )
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
+        path = str(bundle.hold(provisions.network_namespace()))
+    except HarnessError as exc:
+        pytest.skip(f"cannot create a network namespace here: {exc}")
+    identity = os.stat(path).st_ino
+    for ns in bundle.config["linux"]["namespaces"]:
+        if ns["type"] == "network":
+            ns["path"] = path
+    container = new_container(probe.waiting(), bundle=bundle)
+    container.create()
+    assert namespace(container.pid, "net") == f"net:[{identity}]", "the container did not join the given namespace"
+    container.kill("KILL")
+    container.wait_exit()
+    container.delete()
+    assert os.path.exists(path) and os.stat(path).st_ino == identity, (
+        "delete removed the network namespace the container joined but did not create"
+    )

@@ -16,17 +16,17 @@ KINDS = (*CREATE_PHASE, "startContainer", "poststart", "poststop")
 
 def with_hooks(new_bundle, hooks: dict):
     bundle = new_bundle()
-    bundle.config["hooks"] = {kind: [probe.recording_hook(kind, str(bundle.evidence), **spec) for spec in specs]
+    bundle.config["hooks"] = {kind: [probe.recording_hook(kind, str(bundle.exchange), **spec) for spec in specs]
                               for kind, specs in hooks.items()}
     return bundle
 
 
 def hook_ran(container, name: str) -> bool:
-    return container.evidence(f"hook-{name}.json").exists()
+    return container.exchange_file(f"hook-{name}.json").exists()
 
 
 def hook_state(container, name: str) -> dict:
-    text = container.evidence(f"hook-{name}.json").read_text()
+    text = container.exchange_file(f"hook-{name}.json").read_text()
     try:
         return json.loads(text)
     except ValueError:
@@ -63,7 +63,7 @@ def test_each_hook_runs_at_its_lifecycle_point(new_container, new_bundle, kind):
                                   for k in (*CREATE_PHASE, "startContainer", "poststart")])
 def test_a_failing_hook_fails_the_operation_and_destroys_the_container(new_container, new_bundle, kind):
     bundle = with_hooks(new_bundle, {kind: [{"exit_code": 1}], "poststop": [{}]})
-    container = new_container(probe.waiting(probe.touch_evidence("ran")), bundle=bundle)
+    container = new_container(probe.waiting(probe.touch_in_exchange("ran")), bundle=bundle)
     # Judge the consequence in whichever operation ran the hook (a runtime that runs a start-phase
     # hook at create is reported by the invocation test, not here).
     call = container.create(check=False)
@@ -84,7 +84,7 @@ def test_a_failing_hook_fails_the_operation_and_destroys_the_container(new_conta
     )
     assert hook_ran(container, "poststop"), f"after the failing {kind} hook the lifecycle did not go on to the poststop hooks"
     if kind != "poststart":
-        assert not container.evidence("ran").exists(), f"the user program ran although the {kind} hook failed"
+        assert not container.exchange_file("ran").exists(), f"the user program ran although the {kind} hook failed"
 
 
 @requirement("runtime.hook-poststop-failure", "runtime.warnings-continue")

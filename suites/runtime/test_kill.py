@@ -3,7 +3,6 @@
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeKill
 """
 
-import os
 import signal
 
 import pytest
@@ -43,12 +42,12 @@ def test_kill_with_KILL_ends_a_running_container(new_container, runtime_info):
 
 @requirement("runtime.kill-sends-signal")
 def test_kill_with_KILL_ends_a_created_container_before_it_runs_anything(new_container):
-    container = new_container(probe.waiting(probe.touch_evidence("ran")))
+    container = new_container(probe.waiting(probe.touch_in_exchange("ran")))
     container.create()
     container.kill("KILL")
     container.wait_exit()
     assert container.status() == "stopped", "a created container killed with KILL is not stopped"
-    assert not container.evidence("ran").exists(), "the program ran although the container was killed before start"
+    assert not container.exchange_file("ran").exists(), "the program ran although the container was killed before start"
 
 
 @requirement("runtime.kill-requires-id")
@@ -69,6 +68,6 @@ def test_kill_on_a_stopped_container_fails_and_changes_nothing(new_container):
 
 
 @requirement("runtime.kill-only-created-or-running")
-def test_kill_of_an_unknown_container_fails(runtime):
-    call = runtime.kill(f"ocitest-{os.getpid()}-no-such-container", "KILL")
+def test_kill_of_an_unknown_container_fails(runtime, unknown_container_id):
+    call = runtime.kill(unknown_container_id, "KILL")
     assert call.failed, f"kill of a container that does not exist did not report an error: {call.describe()}"

@@ -6,7 +6,6 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeOpe
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeErrors
 """
 
-import os
 
 from ocitest import probe, reap_strays, requirement
 from ocitest.host import descendants, mount_table
@@ -35,14 +34,15 @@ def snapshot(container) -> dict:
 
 
 @requirement("runtime.errors-leave-environment")
-def test_refused_operations_leave_the_container_and_the_host_as_they_were(new_container, runtime, new_bundle):
+def test_refused_operations_leave_the_container_and_the_host_as_they_were(new_container, runtime, new_bundle,
+                                                                         unknown_container_id):
     container = new_container(probe.waiting(probe.say("ran")))
     container.create()
     container.start()
     container.read_until(probe.READY)
     before = snapshot(container)
-    unknown = f"ocitest-{os.getpid()}-no-such-container"
-    duplicate = new_container(probe.waiting(probe.touch_evidence("ran")), container_id=container.id)
+    unknown = unknown_container_id
+    duplicate = new_container(probe.waiting(probe.touch_in_exchange("ran")), container_id=container.id)
     attempts = {
         "start (already running)": lambda: container.start(check=False),
         "create (ID in use)": lambda: duplicate.create(check=False),

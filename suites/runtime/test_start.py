@@ -3,9 +3,6 @@
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeStart
 """
 
-import os
-
-
 from ocitest import probe, requirement
 
 
@@ -52,8 +49,8 @@ def test_start_on_a_stopped_container_fails_and_changes_nothing(new_container):
 
 
 @requirement("runtime.start-only-created")
-def test_start_of_an_unknown_container_fails(runtime):
-    call = runtime.start(f"ocitest-{os.getpid()}-no-such-container")
+def test_start_of_an_unknown_container_fails(runtime, unknown_container_id):
+    call = runtime.start(unknown_container_id)
     assert call.failed, f"start of a container that does not exist did not report an error: {call.describe()}"
 
 

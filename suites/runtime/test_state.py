@@ -128,6 +128,6 @@ def test_state_without_a_container_id_fails(runtime):
 
 
 @requirement("runtime.state-unknown-container")
-def test_state_of_an_unknown_container_fails(runtime):
-    call = runtime.state(f"ocitest-{os.getpid()}-no-such-container")
+def test_state_of_an_unknown_container_fails(runtime, unknown_container_id):
+    call = runtime.state(unknown_container_id)
     assert call.failed, f"state of a container that does not exist did not report an error: {call.describe()}"
