@@ -112,7 +112,7 @@ def test_listen_fds_passes_fds_3_and_4_to_the_program(new_container, runtime):
             container.start()
             container.wait_exit()
             facts = probe.facts(container.output())
-        for n, (r, _) in zip((3, 4), pipes):
+        for n, (r, _) in zip((3, 4), pipes, strict=True):
             set_nonblocking(r)
             got[n] = read_available(r)[0]
     finally:

@@ -49,7 +49,8 @@ def difference(expected: bytes, got: bytes) -> str:
     """Where two byte strings part, for a failure message."""
     if got == expected:
         return "identical"
-    common = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(expected), len(got)))
+    common = next((i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b),
+                  min(len(expected), len(got)))
     return (f"{len(got)} bytes arrived of {len(expected)} sent; they differ from offset {common} "
             f"(sent {expected[common:common + 16]!r}, got {got[common:common + 16]!r})")
 
@@ -176,7 +177,9 @@ def test_create_does_not_seek_a_file_given_as_stdin(new_container):
     container.wait_exit()
     reported = (probe.facts(container.output()).get("pos") or [""])[0].split()
     got = saved_stdin(container)
-    assert position == offset, f"create's stdin was a file at offset {offset}; when create returned it was at {position}"
+    assert position == offset, (
+        f"create's stdin was a file at offset {offset}; when create returned it was at {position}"
+    )
     if reported and reported[-1].isdigit():
         assert int(reported[-1]) == offset, (
             f"create's stdin was a file at offset {offset}; the program found its stdin at offset {reported[-1]}"
@@ -184,7 +187,9 @@ def test_create_does_not_seek_a_file_given_as_stdin(new_container):
     if got == content:
         raise AssertionError(f"create's stdin was a file at offset {offset}; the program read it from its start "
                              f"(its stdin does not share the caller's file offset)")
-    assert got == content[offset:], f"the program read from its stdin (a file at offset {offset}): {difference(content[offset:], got)}"
+    assert got == content[offset:], (
+        f"the program read from its stdin (a file at offset {offset}): {difference(content[offset:], got)}"
+    )
 
 
 @pytest.mark.parametrize("fd", [pytest.param(fd, marks=requirement(STREAM_REQUIREMENT[fd]), id=STREAM_NAME[fd])
@@ -228,7 +233,9 @@ def test_create_of_a_terminal_container_does_not_read_stdin(new_container, new_b
         f"with process.terminal, {len(UNTOUCHABLE)} bytes waited on create's stdin and {after_create} were left "
         f"when it returned ({call.describe()})"
     )
-    assert left == UNTOUCHABLE, f"with process.terminal, create's stdin was read later on: {difference(UNTOUCHABLE, left)}"
+    assert left == UNTOUCHABLE, (
+        f"with process.terminal, create's stdin was read later on: {difference(UNTOUCHABLE, left)}"
+    )
 
 
 # -- start, state, kill, delete leave stdin alone ----------------------------------------------------
@@ -247,7 +254,9 @@ def call_with_data_on_stdin(runtime, *args: str):
 
 
 def assert_untouched(call, left: bytes) -> None:
-    assert left == UNTOUCHABLE, f"`{call.command()}` read its stdin: {difference(UNTOUCHABLE, left)} ({call.describe()})"
+    assert left == UNTOUCHABLE, (
+        f"`{call.command()}` read its stdin: {difference(UNTOUCHABLE, left)} ({call.describe()})"
+    )
 
 
 def container_for(new_container, operation: str):

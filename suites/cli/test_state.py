@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ocitest import probe, requirement, Wiring
+from ocitest import Wiring, probe, requirement
 
 #: Latin, symbol, CJK and a character outside the Basic Multilingual Plane.
 NON_ASCII = "grüße ✓ 日本語 🐳"
@@ -53,7 +53,9 @@ def test_state_in_a_utf8_locale_writes_utf8(new_container, new_bundle):
     call = container.runtime.call("state", container.id, wiring=Wiring(env={**os.environ, **UTF8_LOCALE}))
     assert call.ok, f"state in the C.UTF-8 locale: {call.describe()}"
     # The call's stdout is decoded as UTF-8 with U+FFFD for every byte that is not.
-    assert "\ufffd" not in call.stdout, f"in the C.UTF-8 locale, state wrote bytes that are not UTF-8: {call.stdout[:500]!r}"
+    assert "\ufffd" not in call.stdout, (
+        f"in the C.UTF-8 locale, state wrote bytes that are not UTF-8: {call.stdout[:500]!r}"
+    )
     state = json.loads(call.stdout)
     annotations = state.get("annotations")
     if not isinstance(annotations, dict) or "org.ocitest.text" not in annotations:

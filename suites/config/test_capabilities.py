@@ -7,8 +7,13 @@ Expected sets follow the kernel's execve rules (see ocitest/host/capabilities.py
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.host import (CAPABILITY_SETS, capabilities_after_execve, capability_names, proc_status,
-                          ungrantable_capabilities)
+from ocitest.host import (
+    CAPABILITY_SETS,
+    capabilities_after_execve,
+    capability_names,
+    proc_status,
+    ungrantable_capabilities,
+)
 
 DISTINCT_SETS = {
     "bounding": ["CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID"],
@@ -33,7 +38,8 @@ def held_sets(new_container, new_bundle, caps: dict, uid: int, no_new_privs: boo
 
 @requirement("config.capabilities-sets")
 @pytest.mark.parametrize("uid", [
-    0, pytest.param(1000, marks=needs("privileged", "run the program as uid 1000 (only the caller's uid is mapped, as 0)")),
+    0, pytest.param(1000, marks=needs("privileged",
+                                      "run the program as uid 1000 (only the caller's uid is mapped, as 0)")),
 ], ids=["root", "uid1000"])
 @pytest.mark.parametrize("no_new_privs", [True, False], ids=["nnp", "no-nnp"])
 @needs("program_visible_from_host")
@@ -68,4 +74,5 @@ def test_a_capability_the_runtime_cannot_grant_does_not_fail_the_container(new_c
     missing = ungrantable_capabilities()
     bundle = new_bundle()
     bundle.config["process"]["capabilities"]["bounding"] += missing[:1]
-    runs_despite(new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle), f"asking for {missing[0]} (not held by the runtime)")
+    runs_despite(new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle),
+                 f"asking for {missing[0]} (not held by the runtime)")

@@ -324,7 +324,8 @@ def test_hooks_of_one_kind_run_in_the_listed_order(new_container, new_bundle, ki
 
 @pytest.mark.parametrize("earlier,later", [
     pytest.param("prestart", "createRuntime", marks=requirement("config.hook-prestart-before-createRuntime")),
-    pytest.param("createRuntime", "createContainer", marks=requirement("config.hook-createContainer-after-createRuntime")),
+    pytest.param("createRuntime", "createContainer",
+                 marks=requirement("config.hook-createContainer-after-createRuntime")),
 ])
 def test_create_phase_kinds_run_in_spec_order(new_container, new_bundle, earlier, later):
     bundle = new_bundle()
@@ -504,7 +505,9 @@ def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, ki
             f"the {kind} hook has a timeout of {TIMEOUT_S} s, yet it was still running "
             f"{TIMEOUT_S + MARGIN_S} s after `{call.command()}` began ({call.describe()})"
         )
-        assert call.duration < TIMEOUT_S + MARGIN_S, f"the {kind} hook has a timeout of {TIMEOUT_S} s, yet {call.describe()}"
+        assert call.duration < TIMEOUT_S + MARGIN_S, (
+            f"the {kind} hook has a timeout of {TIMEOUT_S} s, yet {call.describe()}"
+        )
     finally:
         release(block)
         os.close(alive_fd)

@@ -78,7 +78,8 @@ def test_the_program_runs_with_the_selinux_label(new_container, new_bundle):
 @needs("program_visible_from_host")
 def test_the_program_runs_with_the_io_priority(new_container, new_bundle):
     container = launched(new_container, new_bundle, ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 6})
-    out = subprocess.run(["ionice", "-p", str(container.pid)], capture_output=True, text=True, timeout=10).stdout.strip()
+    out = subprocess.run(["ionice", "-p", str(container.pid)], capture_output=True, text=True,
+                         timeout=10).stdout.strip()
     container.finish()
     assert out == "best-effort: prio 6", f"ioPriority best-effort 6; ionice reports {out!r}"
 

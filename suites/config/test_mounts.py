@@ -47,7 +47,8 @@ def top_mount(container, point: str) -> Mount:
 
 def options_note(container) -> str:
     return "mounts asked for: " + "; ".join(f"{m['destination']} {m.get('options', [])}"
-                                           for m in container.bundle.config["mounts"] if m["destination"].startswith(MNT))
+                                           for m in container.bundle.config["mounts"]
+                                           if m["destination"].startswith(MNT))
 
 
 def flag_view(m: Mount) -> tuple[frozenset, frozenset]:
@@ -404,18 +405,23 @@ def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
 PROPAGATION = {
     "shared": (["rbind", "shared"], False, Mount.shared, "shared"),
     "rshared": (["rbind", "rshared"], True, Mount.shared, "shared"),
-    "private": (["rbind", "private"], False, lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
-    "rprivate": (["rbind", "rprivate"], True, lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
+    "private": (["rbind", "private"], False,
+                lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
+    "rprivate": (["rbind", "rprivate"], True,
+                 lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
     # Both runtimes' default root propagation already makes a bind mount a slave; the mount is made
     # shared first so that `slave` has something to change (mount(8) applies them in order).
-    "slave": (["rbind", "shared", "slave"], False, lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
-    "rslave": (["rbind", "rshared", "rslave"], True, lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
+    "slave": (["rbind", "shared", "slave"], False,
+              lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
+    "rslave": (["rbind", "rshared", "rslave"], True,
+               lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
     "unbindable": (["rbind", "unbindable"], False, Mount.unbindable, "unbindable"),
     "runbindable": (["rbind", "runbindable"], True, Mount.unbindable, "unbindable"),
 }
 
 
-@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in PROPAGATION])
+@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}"))
+                                    for o in PROPAGATION])
 @needs("program_visible_from_host")
 @HOST_TREE
 def test_propagation_option_sets_the_mount_propagation(option, new_container, new_bundle):
@@ -528,7 +534,10 @@ def test_an_option_mount8_knows_behaves_as_in_mount8(new_container, new_bundle):
     dest = f"{MNT}/noauto"
     add_mount(bundle, dest, ["noauto"])
     container, call = try_create(new_container, bundle)
-    assert call.ok, f"mount(8) mounts a tmpfs with `noauto` (a mount(8) option it does not pass to the kernel), the runtime failed: {call.describe()}"
+    assert call.ok, (
+        f"mount(8) mounts a tmpfs with `noauto` (a mount(8) option it does not pass to the kernel), "
+        f"the runtime failed: {call.describe()}"
+    )
     mount = top_mount(container, dest)
     assert flag_view(mount) == expected, f"with `noauto` the mount is {mount.describe()}, mount(8) gives {expected}"
 
@@ -556,7 +565,8 @@ def idmap_bundle(new_bundle, option: str, source: Path | None = None, *, mapping
 ])
 @needs("kernel", "5.12", "idmapped mounts")
 @needs("program_visible_from_host")
-@needs("privileged", "mount a tmpfs tree with submounts on the host (the id-mapped source) nor map container root to another host ID")
+@needs("privileged", "mount a tmpfs tree with submounts on the host (the id-mapped source) "
+                    "nor map container root to another host ID")
 def test_idmap_option_maps_the_owners_with_the_given_mappings(option, new_container, new_bundle):
     holder = new_bundle()
     tree = host_tree(holder)

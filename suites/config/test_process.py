@@ -37,7 +37,9 @@ def test_env_is_exactly_the_configured_environment(new_container, new_bundle):
     container.finish()
     missing = sorted(set(env) - set(seen))
     extra = sorted(set(seen) - set(env))
-    assert not missing, f"configured variables missing or changed in the program's environment: {missing} (it got {seen})"
+    assert not missing, (
+        f"configured variables missing or changed in the program's environment: {missing} (it got {seen})"
+    )
     assert not extra, f"the runtime added variables the config does not have: {extra}"
 
 
@@ -90,4 +92,6 @@ def test_root_readonly_decides_whether_the_root_is_writable(new_container, new_b
         error = (bundle.exchange / "err").read_text()
         assert "Read-only file system" in error, f"writing to / failed, but not with EROFS: {error!r}"
     else:
-        assert write == ["ok"], f"root.readonly is false, yet writing to / failed: {(bundle.exchange / 'err').read_text()!r}"
+        assert write == ["ok"], (
+            f"root.readonly is false, yet writing to / failed: {(bundle.exchange / 'err').read_text()!r}"
+        )

@@ -70,7 +70,8 @@ def test_terminal_master_is_sent_over_the_console_socket(new_container, new_bund
 @requirement("config.terminal-stdio")
 def test_program_stdin_stdout_stderr_are_the_terminal(new_container, new_bundle):
     script = probe.sh(
-        *[f'if [ -t {fd} ]; then {probe.say(f"tty{fd}", "yes")}; else {probe.say(f"tty{fd}", "no")}; fi' for fd in (0, 1, 2)],
+        *[f'if [ -t {fd} ]; then {probe.say(f"tty{fd}", "yes")}; else {probe.say(f"tty{fd}", "no")}; fi'
+          for fd in (0, 1, 2)],
         probe.say("done", "end"),
         "exit 0",
     )
@@ -93,7 +94,9 @@ def test_caller_types_to_the_program_and_gets_its_exit_status(new_container, new
     expect(term, r"ocitest:ask (line)", "the program's prompt")
     term.sendline("typed by ocitest")
     got = expect(term, r"ocitest:got \[([^\]\r\n]*)\]", "the program's echo of the typed line")
-    assert got == "typed by ocitest", f"the program read {got!r} from the terminal, the harness typed 'typed by ocitest'"
+    assert got == "typed by ocitest", (
+        f"the program read {got!r} from the terminal, the harness typed 'typed by ocitest'"
+    )
     status = container.wait_exit()
     if status is None:
         pytest.skip("the container process is not the caller's child here, so its exit code cannot be read")
@@ -107,7 +110,9 @@ def test_console_size_is_applied_to_the_terminal(new_container, new_bundle):
     term = open_terminal(container)
     size = expect(term, r"ocitest:size \[([^\]\r\n]*)\]", "the program's `stty size`")
     container.wait_exit()
-    assert size == f"{ROWS} {COLS}", f"consoleSize was {ROWS} rows x {COLS} columns, the program's terminal is {size!r} (rows columns)"
+    assert size == f"{ROWS} {COLS}", (
+        f"consoleSize was {ROWS} rows x {COLS} columns, the program's terminal is {size!r} (rows columns)"
+    )
 
 
 @requirement("config.console-size-ignored")
@@ -123,5 +128,7 @@ def test_console_size_without_terminal_is_ignored(new_container, new_bundle):
     assert start.ok, f"consoleSize with terminal false must be ignored, yet {start.describe()}"
     status = container.wait_exit()
     out = container.output()
-    assert probe.facts(out).get("tty") == ["no"], f"without process.terminal the program's stdout was a terminal: {out!r}"
+    assert probe.facts(out).get("tty") == ["no"], (
+        f"without process.terminal the program's stdout was a terminal: {out!r}"
+    )
     assert status is None or status.code == 0, f"the program ended with {status}"

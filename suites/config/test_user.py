@@ -27,14 +27,19 @@ def launched_as(new_container, new_bundle, **user):
 @needs("program_visible_from_host")
 def test_the_program_runs_with_the_configured_uid_and_gid(new_container, new_bundle, uid, gid):
     status = launched_as(new_container, new_bundle, uid=uid, gid=gid)
-    assert status["Uid"].split() == [str(uid)] * 4, f"user.uid is {uid}; real/effective/saved/fs uids are {status['Uid']}"
-    assert status["Gid"].split() == [str(gid)] * 4, f"user.gid is {gid}; real/effective/saved/fs gids are {status['Gid']}"
+    assert status["Uid"].split() == [str(uid)] * 4, (
+        f"user.uid is {uid}; real/effective/saved/fs uids are {status['Uid']}"
+    )
+    assert status["Gid"].split() == [str(gid)] * 4, (
+        f"user.gid is {gid}; real/effective/saved/fs gids are {status['Gid']}"
+    )
 
 
 @requirement("config.user-additional-gids")
 @pytest.mark.parametrize("extra", [[5, 6, 1234], []])
 @needs("program_visible_from_host")
-@needs("privileged", "run the program as 1000:1000 with additionalGids (only the caller's uid and gid are mapped, as 0:0)")
+@needs("privileged", "run the program as 1000:1000 with additionalGids "
+                    "(only the caller's uid and gid are mapped, as 0:0)")
 def test_supplementary_groups_are_the_additional_gids(new_container, new_bundle, extra):
     status = launched_as(new_container, new_bundle, uid=1000, gid=1000, additionalGids=extra)
     groups = {int(g) for g in status["Groups"].split()}

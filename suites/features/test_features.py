@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
 from ocitest import FEATURES_SCHEMA, Bundle, Runtime, RuntimeInfo, Schemas, needs, probe, requirement
 from ocitest.host import mount8_tmpfs
 
-from .recognition import (MADE_UP, Outcome, baseline, judge, no_features_reason, refusal_shows_not_known, run_program,
-                          write_config)
+from .recognition import (
+    MADE_UP,
+    Outcome,
+    baseline,
+    judge,
+    no_features_reason,
+    refusal_shows_not_known,
+    run_program,
+    write_config,
+)
 
 #: Every check here asks the runtime's `features`; without the command, all of them are skipped
 #: with the runtime's own answer (and `ocitest doctor` names that before the run).

@@ -20,8 +20,8 @@ import platform
 import re
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

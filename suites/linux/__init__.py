@@ -1,1 +1,2 @@
-"""config-linux.md and runtime-linux.md: namespaces, ID mappings, devices, cgroups, sysctl, seccomp, paths, propagation."""
+"""config-linux.md and runtime-linux.md: namespaces, ID mappings, devices, cgroups, sysctl, seccomp,
+paths, propagation."""

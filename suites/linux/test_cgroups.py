@@ -16,9 +16,20 @@ from pathlib import Path
 import pytest
 
 from ocitest import needs, probe, requirement
-from ocitest.host import (LOOP_MAJOR, blockio_weight_files, cgroup_dir_of, cgroup_layout, controller_version,
-                          delegate_list, host_has_file, hugepage_sizes, process_cgroup_dirs, process_cgroups,
-                          rdma_devices, whole_disk)
+from ocitest.host import (
+    LOOP_MAJOR,
+    blockio_weight_files,
+    cgroup_dir_of,
+    cgroup_layout,
+    controller_version,
+    delegate_list,
+    host_has_file,
+    hugepage_sizes,
+    process_cgroup_dirs,
+    process_cgroups,
+    rdma_devices,
+    whole_disk,
+)
 
 MiB = 1 << 20
 
@@ -197,7 +208,9 @@ def test_cgroup_v2_ownership_goes_to_the_container_user_with_a_writable_mount(ne
     st = dirs[0].stat() if dirs else None
     container.finish()
     assert dirs, f"the container process has no cgroup of its own: {process_cgroups(container.pid)}"
-    assert st.st_uid == USER["uid"], f"cgroup namespace and a writable cgroup mount; {dirs[0]} is owned by uid {st.st_uid}"
+    assert st.st_uid == USER["uid"], (
+        f"cgroup namespace and a writable cgroup mount; {dirs[0]} is owned by uid {st.st_uid}"
+    )
 
 
 @requirement("linux.cgroup-owner-delegate-files", "linux.cgroup-owner-missing-files-no-error")
@@ -213,7 +226,8 @@ def test_only_the_delegatable_files_are_handed_over(new_container, new_bundle):
     present = {p.name for p in directory.iterdir()}
     container.finish()
     if directory.stat().st_uid != USER["uid"]:
-        pytest.skip("the runtime did not hand the cgroup over at all (judged by linux.cgroup-owner-changed-for-rw-mount)")
+        pytest.skip("the runtime did not hand the cgroup over at all "
+                    "(judged by linux.cgroup-owner-changed-for-rw-mount)")
     extra = handed - set(listed)
     missed = (set(listed) & present) - handed
     assert not extra, f"files not in /sys/kernel/cgroup/delegate were handed over: {sorted(extra)}"
@@ -231,8 +245,11 @@ def test_without_a_delegate_file_the_fallback_list_is_handed_over(new_container,
     handed = {p.name for p in directory.iterdir() if p.stat().st_uid == USER["uid"]}
     container.finish()
     if directory.stat().st_uid != USER["uid"]:
-        pytest.skip("the runtime did not hand the cgroup over at all (judged by linux.cgroup-owner-changed-for-rw-mount)")
-    assert fallback <= handed, f"the fallback files handed over: {sorted(handed & fallback)}, expected {sorted(fallback)}"
+        pytest.skip("the runtime did not hand the cgroup over at all "
+                    "(judged by linux.cgroup-owner-changed-for-rw-mount)")
+    assert fallback <= handed, (
+        f"the fallback files handed over: {sorted(handed & fallback)}, expected {sorted(fallback)}"
+    )
 
 
 # -- the allowed device list ----------------------------------------------------------------------
@@ -248,7 +265,8 @@ def device_container(new_container, new_bundle, rules: list[dict]):
           f'else {probe.say("open-" + n, "no")}; fi' for n in ("a", "b"))), bundle=bundle)
     bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"]["devices"] = [
-        {"path": f"/dev/ocitest-{n}", "type": "b", "major": LOOP_MAJOR, "minor": minor, "fileMode": 0o600, "uid": 0, "gid": 0}
+        {"path": f"/dev/ocitest-{n}", "type": "b", "major": LOOP_MAJOR, "minor": minor, "fileMode": 0o600,
+         "uid": 0, "gid": 0}
         for n, minor in (("a", 0), ("b", 1))
     ]
     bundle.config["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"}, *rules]
@@ -347,7 +365,8 @@ def test_memory_swappiness_is_set(new_container, new_bundle):
 @needs("cgroup_v1_controller", "memory", "switch to turn the OOM killer off for a cgroup")
 @OWN_CGROUP
 def test_disable_oom_killer_turns_it_off(new_container, new_bundle):
-    container = resource_container(new_container, new_bundle, {"memory": {"limit": 200 * MiB, "disableOOMKiller": True}})
+    container = resource_container(new_container, new_bundle,
+                                   {"memory": {"limit": 200 * MiB, "disableOOMKiller": True}})
     control = read_cgroup_file(container.pid, "memory", "memory.oom_control")
     container.finish()
     assert "oom_kill_disable 1" in control.splitlines(), f"disableOOMKiller true; memory.oom_control says {control!r}"
@@ -399,7 +418,8 @@ def test_cpu_burst_is_the_burst_allowance(new_container, new_bundle):
 @OWN_CGROUP
 def test_cpu_realtime_runtime_and_period_are_set(new_container, new_bundle):
     resources = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 500000}}
-    limit_in_force(new_container, new_bundle, resources, "cpu", {"cpu.rt_runtime_us": "10000", "cpu.rt_period_us": "500000"})
+    limit_in_force(new_container, new_bundle, resources, "cpu",
+                   {"cpu.rt_runtime_us": "10000", "cpu.rt_period_us": "500000"})
 
 
 @requirement("linux.cgroup-cpuset")
@@ -449,12 +469,14 @@ def test_blockio_throttles_are_the_device_rate_limits(new_container, new_bundle)
     resources = {"blockIO": {"throttleReadBpsDevice": limit(1048576), "throttleWriteBpsDevice": limit(2097152),
                              "throttleReadIOPSDevice": limit(1000), "throttleWriteIOPSDevice": limit(2000)}}
     if version == "v1":
-        files = {"blkio.throttle.read_bps_device": f"{dev} 1048576", "blkio.throttle.write_bps_device": f"{dev} 2097152",
+        files = {"blkio.throttle.read_bps_device": f"{dev} 1048576",
+                 "blkio.throttle.write_bps_device": f"{dev} 2097152",
                  "blkio.throttle.read_iops_device": f"{dev} 1000", "blkio.throttle.write_iops_device": f"{dev} 2000"}
         limit_in_force(new_container, new_bundle, resources, "blkio", files)
         return
     container = resource_container(new_container, new_bundle, resources)
-    line = [entry for entry in read_cgroup_file(container.pid, "io", "io.max").splitlines() if entry.startswith(dev + " ")]
+    line = [entry for entry in read_cgroup_file(container.pid, "io", "io.max").splitlines()
+            if entry.startswith(dev + " ")]
     container.finish()
     fields = dict(kv.split("=") for kv in (line[0].split()[1:] if line else []))
     expected = {"rbps": "1048576", "wbps": "2097152", "riops": "1000", "wiops": "2000"}
@@ -478,7 +500,8 @@ def test_hugepage_limits_are_in_force(new_container, new_bundle):
     name = rsvd if host_has_file("hugetlb", rsvd) else plain
     resources = {"hugepageLimits": [{"pageSize": size, "limit": value}]}
     container = resource_container(new_container, new_bundle, resources)
-    seen = {n: read_cgroup_file(container.pid, "hugetlb", n) for n in sorted({rsvd, plain}) if host_has_file("hugetlb", n)}
+    seen = {n: read_cgroup_file(container.pid, "hugetlb", n) for n in sorted({rsvd, plain})
+            if host_has_file("hugetlb", n)}
     container.finish()
     assert seen.get(name) == str(value), (
         f"configured {resources}; {name} should be {value}, the container's hugetlb cgroup has {seen}")
@@ -562,7 +585,9 @@ def test_unified_for_a_missing_controller_is_an_error(new_container, new_bundle)
     bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"]["resources"]["unified"] = {key: "10"}
     call = container.attempt()
-    assert call.failed, f"unified {{{key!r}: '10'}} with no such controller on cgroup v2 was accepted: {call.describe()}"
+    assert call.failed, (
+        f"unified {{{key!r}: '10'}} with no such controller on cgroup v2 was accepted: {call.describe()}"
+    )
     assert not container.exchange_file("ran").exists(), "the program ran although its unified setting could not apply"
 
 

@@ -69,9 +69,11 @@ def describe(st: os.stat_result | None) -> str:
 @pytest.mark.parametrize("device", [
     pytest.param({"path": "/dev/ocitest-char", "type": "c", "major": 10, "minor": 229}, id="char", marks=DEVICE_NODE),
     pytest.param({"path": "/dev/ocitest-block", "type": "b", "major": 7, "minor": 42}, id="block", marks=DEVICE_NODE),
-    pytest.param({"path": "/dev/ocitest-unbuffered", "type": "u", "major": 1, "minor": 7}, id="unbuffered", marks=DEVICE_NODE),
+    pytest.param({"path": "/dev/ocitest-unbuffered", "type": "u", "major": 1, "minor": 7}, id="unbuffered",
+                 marks=DEVICE_NODE),
     pytest.param({"path": "/dev/ocitest-fifo", "type": "p"}, id="fifo"),
-    pytest.param({"path": "/dev/ocitest/sub/char", "type": "c", "major": 1, "minor": 5}, id="char-in-subfolder", marks=DEVICE_NODE),
+    pytest.param({"path": "/dev/ocitest/sub/char", "type": "c", "major": 1, "minor": 5}, id="char-in-subfolder",
+                 marks=DEVICE_NODE),
 ])
 @needs("program_visible_from_host")
 def test_a_configured_device_is_available(new_container, new_bundle, device):
@@ -106,7 +108,8 @@ def test_a_device_has_its_file_mode(new_container, new_bundle, mode):
 @needs("program_visible_from_host")
 @DEVICE_NODE
 def test_a_device_has_its_owner_and_group(new_container, new_bundle, uid, gid):
-    device = {"path": "/dev/ocitest-owned", "type": "c", "major": 1, "minor": 7, "fileMode": 0o660, "uid": uid, "gid": gid}
+    device = {"path": "/dev/ocitest-owned", "type": "c", "major": 1, "minor": 7, "fileMode": 0o660,
+              "uid": uid, "gid": gid}
     container = launched_with_devices(new_container, new_bundle, [device])
     st = container_stat(container.pid, device["path"])
     container.finish()
@@ -200,7 +203,8 @@ def test_the_default_devices_are_supplied(new_container, new_bundle, with_device
     pts_ptmx = container_stat(container.pid, "/dev/pts/ptmx")
     container.finish()
     wrong = {f"/dev/{name}": describe(st) for name, st in found.items()
-             if st is None or not stat.S_ISCHR(st.st_mode) or (os.major(st.st_rdev), os.minor(st.st_rdev)) != DEFAULTS[name]}
+             if st is None or not stat.S_ISCHR(st.st_mode)
+                or (os.major(st.st_rdev), os.minor(st.st_rdev)) != DEFAULTS[name]}
     assert not wrong, f"default devices missing or wrong (what the container has): {wrong}"
     assert ptmx is not None, "the container has no /dev/ptmx"
     assert pts_ptmx is not None, "the container has no /dev/pts/ptmx (the devpts mount of the config)"

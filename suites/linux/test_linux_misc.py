@@ -26,7 +26,6 @@ import pytest
 from ocitest import host, needs, probe, provisions, requirement
 from ocitest.host import RESCTRL, mounts_at, resctrl_l3_schema
 
-
 # -- personality ------------------------------------------------------------------------------
 
 LINUX32_MACHINE = {"x86_64": "i686", "aarch64": "armv8l", "ppc64le": "ppc", "s390x": "s390"}
@@ -42,7 +41,9 @@ def test_the_program_runs_with_the_execution_domain(new_container, new_bundle, d
     bundle.config["linux"]["personality"] = {"domain": domain}
     _, out = new_container(probe.sh(probe.say("machine", "$(uname -m)")), bundle=bundle).run_to_exit()
     seen = probe.facts(out).get("machine")
-    assert seen == [expected], f"personality {domain} on {machine}: uname -m should say {expected}; the program saw {seen}"
+    assert seen == [expected], (
+        f"personality {domain} on {machine}: uname -m should say {expected}; the program saw {seen}"
+    )
 
 
 # -- mount label ------------------------------------------------------------------------------
@@ -94,13 +95,16 @@ class Dummy:
     def __init__(self) -> None:
         self.name = f"oct{os.getpid() % 100000}{next(_names)}"
         self.address = f"192.0.2.{next(_names) % 250 + 1}/24"
-        made = subprocess.run(["ip", "link", "add", self.name, "type", "dummy"], capture_output=True, text=True, timeout=30)
+        made = subprocess.run(["ip", "link", "add", self.name, "type", "dummy"], capture_output=True, text=True,
+                              timeout=30)
         if made.returncode != 0:
             pytest.skip(f"cannot make a dummy interface on this host: {made.stderr.strip()}")
-        subprocess.run(["ip", "addr", "add", self.address, "dev", self.name], check=True, capture_output=True, timeout=30)
+        subprocess.run(["ip", "addr", "add", self.address, "dev", self.name], check=True, capture_output=True,
+                       timeout=30)
 
     def on_host(self, name: str | None = None) -> bool:
-        return subprocess.run(["ip", "link", "show", name or self.name], capture_output=True, timeout=30).returncode == 0
+        shown = subprocess.run(["ip", "link", "show", name or self.name], capture_output=True, timeout=30)
+        return shown.returncode == 0
 
     def remove(self) -> None:
         if self.on_host():
@@ -162,7 +166,9 @@ def test_a_name_taken_in_the_container_is_an_error(new_container, new_bundle, du
     bundle = new_bundle()
     bundle.config["linux"]["netDevices"] = {dummy.name: {"name": "lo"}}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
-    assert not call.ok, f"moving {dummy.name} in as `lo`, which the container already has, did not fail ({call.describe()})"
+    assert not call.ok, (
+        f"moving {dummy.name} in as `lo`, which the container already has, did not fail ({call.describe()})"
+    )
 
 
 @requirement("linux.net-devices-impossible-error")
@@ -171,7 +177,9 @@ def test_a_device_that_cannot_be_moved_is_an_error(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["netDevices"] = {"ocitestnone0": {}}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
-    assert not call.ok, f"netDevices names an interface the host does not have, yet the runtime did not fail ({call.describe()})"
+    assert not call.ok, (
+        f"netDevices names an interface the host does not have, yet the runtime did not fail ({call.describe()})"
+    )
 
 
 @requirement("linux.net-devices-not-moved-out")
@@ -248,7 +256,9 @@ def test_schemata_are_written_and_the_group_removed(new_container, new_bundle):
     container.finish()
     container.delete(prerequisite=True)
     assert written is not None, f"no resctrl group {group} was made for the container"
-    assert l3.replace(" ", "") in written.replace(" ", ""), f"l3CacheSchema {l3!r} is not in {group}/schemata: {written!r}"
+    assert l3.replace(" ", "") in written.replace(" ", ""), (
+        f"l3CacheSchema {l3!r} is not in {group}/schemata: {written!r}"
+    )
     assert not group.exists(), f"delete left the resctrl group {group} the runtime created"
 
 
@@ -259,7 +269,9 @@ def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(ne
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {"closID": f"ocitest-missing-{os.getpid()}"}
     call = new_container(probe.sh("exit 0"), bundle=bundle).attempt()
-    assert not call.ok, f"closID names no existing group and no schema is given, yet the runtime did not fail ({call.describe()})"
+    assert not call.ok, (
+        f"closID names no existing group and no schema is given, yet the runtime did not fail ({call.describe()})"
+    )
     bundle = new_bundle()
     group = bundle.hold(provisions.directory(RESCTRL / f"ocitest-pre-{os.getpid()}"))
     bundle.config["linux"]["intelRdt"] = {"closID": group.name}

@@ -39,9 +39,11 @@ def each_needing(condition: str, kinds) -> list:
     return [pytest.param(kind, marks=needs(condition, kind)) for kind in kinds]
 
 
-#: The host tool (and its package, and what for) provisions.persistent_namespace makes a namespace of each kind with.
+#: The host tool (and its package, and what for) provisions.persistent_namespace makes a namespace of
+#: each kind with.
 NS_MAKERS = {"network": ("ip", "iproute2", "to make a network namespace to join"),
-             **{kind: ("unshare", "util-linux", "to make a namespace to join") for kind in ("ipc", "uts", "cgroup", "time")}}
+             **{kind: ("unshare", "util-linux", "to make a namespace to join")
+                for kind in ("ipc", "uts", "cgroup", "time")}}
 #: provisions.persistent_namespace bind-mounts the namespace on a file of the host, which needs root.
 PERSISTENT_NS = needs("privileged", "make a namespace that outlives its process (`ip netns add` and "
                                     "`unshare --KIND=FILE` bind-mount it on a host file)")
@@ -91,7 +93,8 @@ def write_config(bundle) -> None:
     older["linux"].pop("timeOffsets", None)
     problems = bundle.schemas.config_errors(older)
     if problems:
-        raise HarnessError("ocitest generated a config.json that the runtime-spec schema rejects: " + "; ".join(problems[:5]))
+        raise HarnessError("ocitest generated a config.json that the runtime-spec schema rejects: "
+                           + "; ".join(problems[:5]))
     bundle.write(validate=False)
 
 
@@ -182,7 +185,8 @@ def test_a_listed_namespace_is_a_new_one(new_container, new_bundle, kind):
 @requirement("linux.namespace-inherit")
 @pytest.mark.parametrize("kind", each_needing("namespace_kind", [k for k in INHERITABLE if k != "user"]) + [
     pytest.param("user", marks=[needs("namespace_kind", "user"),
-                                needs("privileged", "run a container without a user namespace (a rootless runtime needs one)")]),
+                                needs("privileged",
+                                      "run a container without a user namespace (a rootless runtime needs one)")]),
 ])
 @needs("program_visible_from_host")
 def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
@@ -228,8 +232,10 @@ def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
 
 @requirement("linux.namespace-path-type-error")
 @pytest.mark.parametrize("case", [
-    pytest.param("uts-entry-with-a-network-namespace", marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
-    pytest.param("ipc-entry-with-a-network-namespace", marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
+    pytest.param("uts-entry-with-a-network-namespace",
+                 marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
+    pytest.param("ipc-entry-with-a-network-namespace",
+                 marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
     "network-entry-with-a-regular-file",
 ])
 @needs("program_visible_from_host")
@@ -261,7 +267,9 @@ def test_a_duplicated_namespace_type_is_an_error(new_container, new_bundle, entr
     linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != kind] + entries
     container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
     call = container.attempt()
-    assert call.failed, f"linux.namespaces lists `{kind}` twice ({entries}), yet the runtime reported no error: {call.describe()}"
+    assert call.failed, (
+        f"linux.namespaces lists `{kind}` twice ({entries}), yet the runtime reported no error: {call.describe()}"
+    )
 
 
 # -- user namespace mappings ------------------------------------------------------------------
@@ -322,7 +330,8 @@ def test_a_user_namespace_does_not_chown_the_filesystems(new_container, new_bund
     (shared / "sub" / "file").write_text("host-owned\n")
     os.chmod(shared, 0o777)
     os.chmod(shared / "sub", 0o777)
-    bundle.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(shared), "options": ["rbind", "rw"]})
+    bundle.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(shared),
+                                    "options": ["rbind", "rw"]})
     before = owners(bundle.rootfs, shared)
     container = new_container(probe.waiting(), bundle=bundle)
     launch(container)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+
 import pytest
 
 from ocitest import EXCHANGE_DIR, needs, probe, provisions, requirement
@@ -121,7 +122,8 @@ def test_masked_paths_cannot_be_read(new_container, new_bundle):
     lines = [probe.say(f"file {path}", f"$(cat {path} 2>/dev/null | wc -c)") for path in files]
     lines += [probe.say(f"dir {path}", f"$(ls -A {path} 2>/dev/null | wc -l)") for path in dirs]
     # Unmasked twins: the same kinds of paths are readable, so an empty answer means masked.
-    lines += [probe.say("control-file", "$(cat /etc/passwd | wc -c)"), probe.say("control-dir", "$(ls -A /etc | wc -l)")]
+    lines += [probe.say("control-file", "$(cat /etc/passwd | wc -c)"),
+              probe.say("control-dir", "$(ls -A /etc | wc -l)")]
     _, out = new_container(probe.sh(*lines), bundle=bundle).run_to_exit()
     facts = {}
     for line in out.splitlines():
@@ -148,7 +150,8 @@ def test_readonly_paths_refuse_writes(new_container, new_bundle):
     paths = ["/proc/sys", f"{EXCHANGE_DIR}/ro"]
     bundle.config["linux"]["readonlyPaths"] = paths
     targets = {"/proc/sys": "/proc/sys/net/ipv4/ip_forward", f"{EXCHANGE_DIR}/ro": f"{EXCHANGE_DIR}/ro/written"}
-    lines = [f'err=$( {{ echo 1 > {target}; }} 2>&1 ); {probe.say(path, "rc=$? $err")}' for path, target in targets.items()]
+    lines = [f'err=$( {{ echo 1 > {target}; }} 2>&1 ); {probe.say(path, "rc=$? $err")}'
+             for path, target in targets.items()]
     lines.append(f'err=$( {{ echo 1 > {EXCHANGE_DIR}/rw; }} 2>&1 ); {probe.say("control", "rc=$? $err")}')
     _, out = new_container(probe.sh(*lines), bundle=bundle).run_to_exit()
     facts = probe.facts(out)

@@ -136,7 +136,8 @@ def test_the_default_action_and_errno_apply_to_unmatched_calls(new_container, ne
                "syscalls": [{"names": ALLOW_ALL_BUT_MKDIR, "action": "SCMP_ACT_ALLOW"}]}
     status, facts, made, out = run_mkdir(new_container, new_bundle, seccomp)
     assert facts.get("rc"), f"the program did not get as far as mkdir under an allow-list profile ({status}): {out!r}"
-    assert_failed_with(facts, made, out, errno.EDOM, "defaultAction SCMP_ACT_ERRNO, defaultErrnoRet EDOM, mkdir not allowed")
+    assert_failed_with(facts, made, out, errno.EDOM,
+                       "defaultAction SCMP_ACT_ERRNO, defaultErrnoRet EDOM, mkdir not allowed")
 
 
 @requirement("linux.seccomp-kill")
@@ -231,7 +232,7 @@ class Agent:
             except OSError as exc:
                 self.error = exc
 
-    def __enter__(self) -> "Agent":
+    def __enter__(self) -> Agent:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -294,4 +295,6 @@ def test_an_unreachable_listener_is_an_error(new_container, new_bundle):
     }
     container = new_container(probe.sh(probe.say("ran", "yes")), bundle=bundle)
     call = container.attempt()
-    assert not call.ok, f"listenerPath names a socket nobody listens on, yet the runtime did not fail ({call.describe()})"
+    assert not call.ok, (
+        f"listenerPath names a socket nobody listens on, yet the runtime did not fail ({call.describe()})"
+    )

@@ -84,7 +84,8 @@ def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_b
     source = bundle.path / "shared-data"
     source.mkdir()
     (source / "keep.txt").write_text("host data\n")
-    bundle.config["mounts"].append({"destination": "/data", "type": "bind", "source": str(source), "options": ["rbind", "ro"]})
+    bundle.config["mounts"].append({"destination": "/data", "type": "bind", "source": str(source),
+                                    "options": ["rbind", "ro"]})
     container = new_container(probe.sh("cat /data/keep.txt"), bundle=bundle)
     status, out = container.run_to_exit()
     assert "host data" in out, f"the bind mount did not work: {out!r}"

@@ -30,7 +30,7 @@ def hook_state(container, name: str) -> dict:
     try:
         return json.loads(text)
     except ValueError:
-        raise AssertionError(f"the {name} hook got no state JSON on stdin: {text[:200]!r}")
+        raise AssertionError(f"the {name} hook got no state JSON on stdin: {text[:200]!r}") from None
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=requirement(f"runtime.hook-{k}-invoked")) for k in KINDS])
@@ -80,9 +80,12 @@ def test_a_failing_hook_fails_the_operation_and_destroys_the_container(new_conta
     assert call.failed, f"the {kind} hook exited 1, yet {call.describe()}"
     state_call, state = container.state_call()
     assert state_call.failed, (
-        f"after the failing {kind} hook the container was not destroyed: state still reports {state or state_call.stdout[:200]}"
+        f"after the failing {kind} hook the container was not destroyed: "
+        f"state still reports {state or state_call.stdout[:200]}"
     )
-    assert hook_ran(container, "poststop"), f"after the failing {kind} hook the lifecycle did not go on to the poststop hooks"
+    assert hook_ran(container, "poststop"), (
+        f"after the failing {kind} hook the lifecycle did not go on to the poststop hooks"
+    )
     if kind != "poststart":
         assert not container.exchange_file("ran").exists(), f"the user program ran although the {kind} hook failed"
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ocitest import needs, probe, requirement, Wiring
+from ocitest import Wiring, needs, probe, requirement
 from ocitest.host import container_children, namespace, process_alive
 
 
@@ -103,7 +103,9 @@ def test_state_annotations_are_those_of_the_config(new_container, new_bundle):
     state = container.state()
     if "annotations" not in state:
         pytest.skip("the runtime leaves out the OPTIONAL state `annotations`")
-    assert state["annotations"] == annotations, f"config annotations {annotations}, state reports {state['annotations']!r}"
+    assert state["annotations"] == annotations, (
+        f"config annotations {annotations}, state reports {state['annotations']!r}"
+    )
 
 
 @requirement("runtime.state-returns-state")
@@ -118,7 +120,9 @@ def test_state_returns_the_containers_own_state(new_container):
         expected["pid"] = children[0]
     observed = {key: state.get(key) for key in expected}
     assert observed == expected, f"state reported {observed}, the container is {expected}"
-    assert isinstance(state.get("ociVersion"), str) and state["ociVersion"], f"state `ociVersion` is {state.get('ociVersion')!r}"
+    assert isinstance(state.get("ociVersion"), str) and state["ociVersion"], (
+        f"state `ociVersion` is {state.get('ociVersion')!r}"
+    )
 
 
 @requirement("runtime.state-requires-id")
