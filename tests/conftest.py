@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
+
+from .live_run import LiveRun
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD_RUNTIMES = ROOT / "tests" / "bad_runtimes"
@@ -50,7 +52,8 @@ def assert_red_on_exactly(run: Run, baseline: Run, expected: set[str], what: str
         newly_failing = {nodeid: reqs for nodeid, reqs in run.failed_tests().items() if nodeid not in known}
         blamed = set().union(*newly_failing.values()) if newly_failing else set()
         assert blamed == expected, (
-            f"{what}: tests failing only with it blame {sorted(blamed)}, expected {sorted(expected)}: {sorted(newly_failing)}"
+            f"{what}: tests failing only with it blame {sorted(blamed)}, expected {sorted(expected)}: "
+            f"{sorted(newly_failing)}"
         )
 
 
@@ -66,8 +69,6 @@ def needs_root_and(runtime: str):
 
 def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None) -> Run:
     """``ocitest run ARGS --json FILE`` in a subprocess to its end, exactly as a user runs it (``env`` is added)."""
-    from .live_run import LiveRun
-
     run = LiveRun.start(tmp_path, *args, env=env, private_tmp=False)
     code = run.finish(timeout)
     return Run(code, run.output, run.report())

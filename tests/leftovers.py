@@ -44,7 +44,8 @@ def _processes(pids: set[int], marks: list[str], tmpdir: str) -> list[str]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
             root = os.readlink(entry / "root")
             cgroup = (entry / "cgroup").read_text()
-            state = next((line for line in (entry / "status").read_text().splitlines() if line.startswith("State:")), "")
+            state = next((line for line in (entry / "status").read_text().splitlines()
+                          if line.startswith("State:")), "")
         except OSError:
             continue
         if "(zombie)" in state and int(entry.name) not in pids:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import pytest
 
 
 @dataclass
@@ -30,7 +31,7 @@ class LiveRun:
 
     @classmethod
     def start(cls, tmp_path: Path, *args: str, env: dict[str, str] | None = None,
-              private_tmp: bool = True) -> "LiveRun":
+              private_tmp: bool = True) -> LiveRun:
         """Start ``ocitest run ARGS --json tmp_path/report.json``; ``env`` is added to the environment.
 
         ``private_tmp``: TMPDIR is a fresh folder under ``tmp_path`` (then also where bundles go,
@@ -100,8 +101,6 @@ class LiveRun:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        import pytest
-
         pytest.fail(f"`ocitest run` did not end within {timeout:g} s; what it printed:\n{self.output[-6000:]}",
                     pytrace=False)
 

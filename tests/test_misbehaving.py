@@ -21,7 +21,8 @@ CASES = {
     "delete_keeps_cgroup": {"runtime.delete-removes-resources", "runtime.lifecycle-destroy"},
     "create_replaces_duplicate": {"runtime.create-unique-id"},
     "drops_prestart_hooks": {"runtime.hook-prestart-invoked", "runtime.hook-prestart-failure"},
-    "create_starts_program": ({"runtime.lifecycle-program-not-run-at-create", "runtime.create-defers-process-args"}, False),
+    "create_starts_program": ({"runtime.lifecycle-program-not-run-at-create", "runtime.create-defers-process-args"},
+                              False),
 }
 
 

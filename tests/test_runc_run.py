@@ -2,6 +2,7 @@
 
 import os
 import re
+import stat
 import subprocess
 from pathlib import Path
 
@@ -19,7 +20,8 @@ COUNT_KEYS = {"must_failed", "should_failed", "passed", "skipped", "errors"}
 
 def test_the_run_ends_with_a_verdict_line_and_the_matching_exit_status(runc_run):
     last = runc_run.output.strip().splitlines()[-1]
-    assert re.fullmatch(r"ocitest: (RED|YELLOW|GREEN) — \d+ MUST failed, \d+ SHOULD failed, \d+ skipped, \d+ errors", last), last
+    assert re.fullmatch(r"ocitest: (RED|YELLOW|GREEN) — \d+ MUST failed, \d+ SHOULD failed, \d+ skipped, "
+                        r"\d+ errors", last), last
     verdict = runc_run.report["verdict"]
     assert last.startswith(f"ocitest: {verdict.upper()}")
     assert runc_run.exit == {"red": 1, "yellow": 0, "green": 0}[verdict]
@@ -92,8 +94,6 @@ def test_nothing_is_left_behind_after_the_run(runc_run):
 def test_the_hosts_device_nodes_are_untouched_after_the_run(runc_run):
     """Runtimes bind-mount host device nodes in some setups; a mode applied through such a mount
     would change the host's own node. ocitest must never leave the host's devices altered."""
-    import stat
-
     for name, numbers in {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}.items():
         st = os.stat(f"/dev/{name}")
         assert stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == numbers

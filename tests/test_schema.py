@@ -86,4 +86,5 @@ def test_the_features_schema_is_v1_1_and_later_only():
     features["linux"]["namespaces"].append("no-such-namespace")
     del features["ociVersionMin"]
     problems = schemas.features_errors(features)
-    assert len(problems) == 2 and problems[0].startswith("(top level):") and problems[1].startswith("linux/namespaces/2:")
+    assert (len(problems) == 2 and problems[0].startswith("(top level):")
+            and problems[1].startswith("linux/namespaces/2:"))
