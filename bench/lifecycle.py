@@ -114,7 +114,8 @@ def suite(runtime: str, workers: str | None) -> tuple[float, str]:
     seconds = time.monotonic() - started
     last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
     if done.returncode not in (0, 1) or ", 0 errors" not in last:
-        raise SystemExit(f"bench: the suite run against {runtime} did not complete cleanly (exit {done.returncode}): {last}")
+        raise SystemExit(f"bench: the suite run against {runtime} did not complete cleanly "
+                         f"(exit {done.returncode}): {last}")
     return seconds, last
 
 
@@ -145,15 +146,17 @@ def main() -> int:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         row = {"runtime": name, "version": info.version, "n": args.n, "raw_ms": 1000 * a / args.n,
-               "harness_ms": 1000 * b / args.n, "ratio": b / a, "overhead_ms": 1000 * (b - a) / args.n, "bundle_ms": 1000 * fresh / args.n,
-               "scratch": scratch_base() or tempfile.gettempdir()}
+               "harness_ms": 1000 * b / args.n, "ratio": b / a, "overhead_ms": 1000 * (b - a) / args.n,
+               "bundle_ms": 1000 * fresh / args.n, "scratch": scratch_base() or tempfile.gettempdir()}
         if not args.no_suite:
             row["suite_1_worker_s"], row["verdict"] = suite(name, None)
             row["suite_auto_workers_s"], _ = suite(name, "auto")
             row["cpus"] = os.cpu_count()
         results.append(row)
-        print(f"{name} ({info.version}): raw {row['raw_ms']:.1f} ms/lifecycle, ocitest {row['harness_ms']:.1f} ms/lifecycle, "
-              f"ratio {row['ratio']:.2f}, overhead {row['overhead_ms']:+.1f} ms; a fresh bundle {row['bundle_ms']:.1f} ms "
+        print(f"{name} ({info.version}): raw {row['raw_ms']:.1f} ms/lifecycle, "
+              f"ocitest {row['harness_ms']:.1f} ms/lifecycle, "
+              f"ratio {row['ratio']:.2f}, overhead {row['overhead_ms']:+.1f} ms; "
+              f"a fresh bundle {row['bundle_ms']:.1f} ms "
               f"(in {row['scratch']})"
               + ("" if args.no_suite else f"; suite: {row['suite_1_worker_s']:.0f} s with 1 worker, "
                                           f"{row['suite_auto_workers_s']:.0f} s with -n auto ({os.cpu_count()} CPUs)"),

@@ -17,6 +17,7 @@ import pytest
 
 from .bundle import Bundle
 from .caller import reap_strays
+
 # needs: declare what the check needs from the host, the runtime's self-description or the run:
 # ``@needs("cgroup_controller", "memory")`` (names and reasons in ocitest/conditions.py). Unmet,
 # the test is skipped with the reason, and ``ocitest doctor`` lists that skip before any run.
@@ -43,7 +44,7 @@ def runtime_self_description(config: pytest.Config) -> RuntimeInfo | None:
     once per pytest process, and the same answer the checks' ``runtime_info`` fixture gives."""
     # Imported on first use, not with the package: pytest must be the first to import its plugin
     # module so that it can rewrite the plugin's asserts (it warns when the module came in earlier).
-    from .plugin import runtime_self_description as asked
+    from .plugin import runtime_self_description as asked  # noqa: PLC0415 (lazy: see the comment above)
 
     return asked(config)
 

@@ -14,6 +14,7 @@ import errno
 import os
 import signal
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def reap_strays() -> list[int]:
     Only called when no runtime call or container wait of ours is in flight, so nothing that
     somebody still waits for is taken away.
     """
-    reaped = []
+    reaped: list[int] = []
     while True:
         try:
             info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG)
@@ -74,8 +75,14 @@ class ProcessWatch:
         self.fd: int | None = os.pidfd_open(pid)
         self.status: ExitStatus | None = None
 
+    def _pidfd(self) -> int:
+        """The open pidfd; once ``close()`` gave it up, asking the process again is a harness bug."""
+        if self.fd is None:
+            raise HarnessError(f"the pidfd on pid {self.pid} was already closed")
+        return self.fd
+
     def alive(self) -> bool:
-        return self.status is None and not readable([self.fd], 0)
+        return self.status is None and not readable([self._pidfd()], 0)
 
     def wait(self, timeout: float, what: str = "the container process") -> ExitStatus | None:
         """Wait up to ``timeout`` s for the exit; return its status.
@@ -85,10 +92,11 @@ class ProcessWatch:
         """
         if self.status is not None:
             return self.status
-        if not readable([self.fd], timeout):
+        fd = self._pidfd()
+        if not readable([fd], timeout):
             raise RuntimeTimeout(f"{what} (pid {self.pid}) did not exit within {timeout:g} s")
         try:
-            info = os.waitid(os.P_PIDFD, self.fd, os.WEXITED)
+            info = os.waitid(os.P_PIDFD, fd, os.WEXITED)
         except ChildProcessError:
             return None
         if info is None:  # pragma: no cover - WNOHANG not given
@@ -254,8 +262,6 @@ class ConsoleFd:
     """
 
     def __init__(self, timeout: float = 30.0) -> None:
-        import threading
-
         self.sock, self._runtime_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.fd = self._runtime_end.fileno()
         self.master_fd: int | None = None

@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
+
 from .bundle import Bundle
 from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
 from .errors import RuntimeTimeout, Violation
@@ -58,10 +60,10 @@ class LiveContainers:
         # Keyed by object, not ID: a duplicate-ID test has two objects with one ID.
         self._live: dict[int, Container] = {}
 
-    def add(self, container: "Container") -> None:
+    def add(self, container: Container) -> None:
         self._live[id(container)] = container
 
-    def discard(self, container: "Container") -> None:
+    def discard(self, container: Container) -> None:
         self._live.pop(id(container), None)
 
     def remove_all(self) -> list[str]:
@@ -77,8 +79,6 @@ class LiveContainers:
 def _refused(operation: str, call: Call, *, check: bool, prerequisite: bool) -> None:
     """A refused operation: skip (a prerequisite of the check), fail (``check``), or let it be."""
     if prerequisite:
-        import pytest
-
         pytest.skip(f"cannot judge this: {operation}, which the check needs, failed ({call.describe()}); "
                     f"that failure is judged by the runtime.md {operation} requirements")
     if check:
@@ -269,7 +269,7 @@ class Container:
                 self.wait_exit()
         return call
 
-    def launch(self, ready: str = "ocitest:ready") -> "Container":
+    def launch(self, ready: str = "ocitest:ready") -> Container:
         """create and start a ``probe.waiting`` program, and wait until it says it is ready."""
         self.create()
         self.start()
@@ -320,7 +320,8 @@ class Container:
                     self.runtime.delete(self.id)
                 after, _ = self.state_call()
                 if after.ok:
-                    problems.append(f"{self.id}: the runtime still knows the container after delete ({after.describe()})")
+                    problems.append(f"{self.id}: the runtime still knows the container after delete "
+                                    f"({after.describe()})")
             elif self.create_attempted:
                 # Unknown to state, yet a create cut short (timeout, Ctrl-C) can leave state behind
                 # that only delete --force clears (runc: an empty folder under its root).

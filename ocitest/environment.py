@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +61,6 @@ def _ensure_runtime_dir() -> None:
     current = os.environ.get("XDG_RUNTIME_DIR")
     if current and os.access(current, os.W_OK | os.X_OK):
         return
-    import atexit
-    import shutil
-    import tempfile
-
     made = tempfile.mkdtemp(prefix="ocitest-xdg-")
     os.environ["XDG_RUNTIME_DIR"] = made
     atexit.register(shutil.rmtree, made, True)
@@ -90,7 +89,8 @@ def check_outputs(files: dict[str, str | None], folders: dict[str, str | None]) 
             with open(probe, "a"):  # opening for append changes nothing in an existing file
                 pass
         except OSError as exc:
-            raise EnvironmentProblem(f"{option} {value}: cannot be written ({exc.strerror}); choose another path") from None
+            raise EnvironmentProblem(f"{option} {value}: cannot be written ({exc.strerror}); "
+                                     "choose another path") from None
         if not existed:
             probe.unlink()
 

@@ -36,7 +36,7 @@ def config_changes(default: Any, used: Any, path: str = "") -> list[dict]:
         return changes
     if isinstance(default, list) and isinstance(used, list) and len(default) == len(used):
         changes = []
-        for index, (a, b) in enumerate(zip(default, used)):
+        for index, (a, b) in enumerate(zip(default, used, strict=True)):
             changes += config_changes(a, b, f"{path}/{index}")
         return changes
     if default == used and type(default) is type(used):

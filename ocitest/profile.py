@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 from .errors import EnvironmentProblem
@@ -103,6 +103,4 @@ def guess_profile(runtime_path: str, version_line: str) -> Profile:
 
 
 def _mark_guessed(profile: Profile) -> Profile:
-    from dataclasses import replace
-
     return replace(profile, guessed=True)

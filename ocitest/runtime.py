@@ -337,7 +337,7 @@ class RuntimeInfo:
     #: Why there is no ``features`` (the runtime's words), when there is none.
     features_problem: str = ""
 
-    def new_runtime(self, timeout: float, events: list[Event] | None = None) -> "Runtime":
+    def new_runtime(self, timeout: float, events: list[Event] | None = None) -> Runtime:
         """A Runtime speaking this runtime's dialect, recording into ``events``."""
         return Runtime(self.path, list(self.args), timeout, [] if events is None else events,
                        kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket)

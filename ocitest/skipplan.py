@@ -14,8 +14,9 @@ import contextlib
 import inspect
 import io
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

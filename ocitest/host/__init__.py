@@ -14,20 +14,68 @@ below, which may move.
 * summary: the host in a few words for a report.
 """
 
-from .capabilities import (CAPABILITY_NUMBERS, CAPABILITY_SETS, capabilities_after_execve, capability_mask,
-                           capability_names)
-from .cgroups import (Membership, blockio_weight_files, cgroup_dir_of, cgroup_dirs, cgroup_layout, cgroup_mounts,
-                      container_cgroup_dirs, controller_version, delegate_list, host_has_file, memberships,
-                      process_cgroup_dirs, process_cgroups, remove_cgroup_dirs, remove_cgroup_tree, v1_mounts,
-                      v2_controllers, v2_mount)
+from .capabilities import (
+    CAPABILITY_NUMBERS,
+    CAPABILITY_SETS,
+    capabilities_after_execve,
+    capability_mask,
+    capability_names,
+)
+from .cgroups import (
+    Membership,
+    blockio_weight_files,
+    cgroup_dir_of,
+    cgroup_dirs,
+    cgroup_layout,
+    cgroup_mounts,
+    container_cgroup_dirs,
+    controller_version,
+    delegate_list,
+    host_has_file,
+    memberships,
+    process_cgroup_dirs,
+    process_cgroups,
+    remove_cgroup_dirs,
+    remove_cgroup_tree,
+    v1_mounts,
+    v2_controllers,
+    v2_mount,
+)
 from .mounts import Mount, mount_table, mounts_at, mounts_of, parse_mountinfo
-from .processes import (container_children, descendants, namespace, nsenter, parent_of, proc_environ, proc_limits,
-                        proc_status, process_alive)
+from .processes import (
+    container_children,
+    descendants,
+    namespace,
+    nsenter,
+    parent_of,
+    proc_environ,
+    proc_limits,
+    proc_status,
+    process_alive,
+)
 from .summary import facts, kernel
-from .support import (LOOP_MAJOR, NS_FILES, RESCTRL, apparmor_enabled, apparmor_enforce_profile, hugepage_sizes,
-                      kernel_at_least, loop_device, mount8_tmpfs, namespace_missing, new_namespace_refused, numa,
-                      rdma_devices, resctrl_l3_schema, resctrl_mounted, selinux_enabled, settable_rlimit,
-                      ungrantable_capabilities, userns_forbidden, whole_disk)
+from .support import (
+    LOOP_MAJOR,
+    NS_FILES,
+    RESCTRL,
+    apparmor_enabled,
+    apparmor_enforce_profile,
+    hugepage_sizes,
+    kernel_at_least,
+    loop_device,
+    mount8_tmpfs,
+    namespace_missing,
+    new_namespace_refused,
+    numa,
+    rdma_devices,
+    resctrl_l3_schema,
+    resctrl_mounted,
+    selinux_enabled,
+    settable_rlimit,
+    ungrantable_capabilities,
+    userns_forbidden,
+    whole_disk,
+)
 
 __all__ = [
     # mounts

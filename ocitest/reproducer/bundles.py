@@ -8,9 +8,9 @@ import re
 import shlex
 import shutil
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 #: Name of the shared template rootfs copy in DIR.
 ROOTFS = "rootfs"
