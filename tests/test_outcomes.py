@@ -1,12 +1,13 @@
 """How the phases of one test (setup, call, teardown) become its outcome in the report."""
 
-from ocitest.plugin import TestRecord, _VIOLATION_PREFIX
+from ocitest.collector import TestRecord
+from ocitest.verdict import VIOLATION_PREFIX as _VIOLATION_PREFIX, Phase
 
 
 def record(**phases) -> TestRecord:
     rec = TestRecord("suites/x.py::t", ["runtime.state-id"])
     for when, outcome in phases.items():
-        rec.phases[when] = (outcome, f"{when} said so", 0.1)
+        rec.phases[when] = Phase(outcome, f"{when} said so", 0.1)
     return rec
 
 
