@@ -121,6 +121,20 @@ class RequirementResult:
         }
 
 
+#: Levels, the most binding first.
+LEVELS = ("MUST", "SHOULD", "MAY")
+
+
+def severity(outcome: str, level: str) -> tuple[int, int]:
+    """Sort key of a requirement's outcome, most severe first: what a reader of a report looks at first.
+
+    Failed MUSTs (they make a run red), failed SHOULDs, failed MAYs, then what the harness
+    could not decide, then everything else; within each, by level.
+    """
+    rank = {"fail": 0, "error": 1}.get(outcome, 2)
+    return rank, LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
 def fold_requirement(req: Requirement, results: list[TestResult]) -> RequirementResult:
     tests = [r.nodeid for r in results]
     if not req.covered:

@@ -11,20 +11,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..verdict import RequirementResult
+from ..verdict import RequirementResult, severity
 
 #: Writes one line; keyword arguments are markup (red=True, bold=True, ...) as pytest takes them.
 Write = Callable[..., None]
 
 _MARK = {"fail": "FAIL", "error": "ERROR", "skip": "skip", "pass": "pass"}
-_LEVELS = ("MUST", "SHOULD", "MAY")
-
-
-def severity(result: RequirementResult) -> tuple[int, int]:
-    """Sort key, most severe first: failed MUSTs, SHOULDs, MAYs, then the harness's errors, then the rest."""
-    rank = {"fail": 0, "error": 1}.get(result.outcome, 2)
-    level = result.requirement.level
-    return rank, _LEVELS.index(level) if level in _LEVELS else len(_LEVELS)
 
 
 def summarize(results: list[RequirementResult], write: Write, *, sections: bool = False,
@@ -42,7 +34,8 @@ def summarize(results: list[RequirementResult], write: Write, *, sections: bool 
         if sections:
             for section, items in by_section.items():
                 _count_line(f"    {'#' + section.split('#', 1)[-1]:<{width - 2}}", items, write)
-    failing = sorted((r for r in results if r.outcome in ("fail", "error")), key=severity)
+    failing = sorted((r for r in results if r.outcome in ("fail", "error")),
+                     key=lambda r: severity(r.outcome, r.requirement.level))
     if failing:
         write("")
         write("failing requirements (MUST first):", bold=True)
