@@ -52,7 +52,8 @@ OPTIONS: tuple[Option, ...] = (
         dest="ocitest_rootless", action="store_true",
         help="run as an unprivileged user against the runtime's rootless mode: configs get a user "
              "namespace mapping root to the caller; checks that need privilege are skipped")),
-    Option(("--json",), dict(dest="ocitest_json", metavar="FILE", help="write the JSON report (ocitest-report/1) here")),
+    Option(("--json",), dict(dest="ocitest_json", metavar="FILE",
+                             help="write the JSON report (ocitest-report/1) here")),
     Option(("--html",), dict(dest="ocitest_html", metavar="FILE",
                              help="write the HTML report (one self-contained file) here")),
     Option(("--tap",), dict(dest="ocitest_tap", metavar="FILE",

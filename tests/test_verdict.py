@@ -71,6 +71,7 @@ def test_the_verdict_line():
 
 
 def test_reports_list_what_failed_most_severe_first():
-    seen = [("pass", "MUST"), ("error", "MUST"), ("fail", "MAY"), ("fail", "SHOULD"), ("skip", "MUST"), ("fail", "MUST")]
+    seen = [("pass", "MUST"), ("error", "MUST"), ("fail", "MAY"), ("fail", "SHOULD"), ("skip", "MUST"),
+            ("fail", "MUST")]
     assert sorted(seen, key=lambda s: severity(*s))[:4] == [("fail", "MUST"), ("fail", "SHOULD"), ("fail", "MAY"),
                                                             ("error", "MUST")]

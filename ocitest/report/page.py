@@ -13,11 +13,12 @@ import os
 import re
 from pathlib import Path
 
-from ..verdict import LEVELS as LEVEL_ORDER
+from ..verdict import LEVELS
 
 #: The order outcomes are listed and sorted in: what needs attention first.
 OUTCOME_ORDER = ("fail", "error", "pass", "skip")
 OUTCOME_LABEL = {"pass": "PASS", "fail": "FAIL", "skip": "skip", "error": "ERR"}
+LEVEL_ORDER = LEVELS
 
 
 def esc(value: object) -> str:
