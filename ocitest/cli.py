@@ -71,7 +71,7 @@ class RunFront:
     def pytest_configure(self, config: pytest.Config) -> None:
         if not config.getoption("runtime"):
             stop(NO_RUNTIME)
-        if config.get_verbosity() <= 0 and config.option.reportchars == "fE":  # pytest's default
+        if config.getoption("verbose") <= 0 and config.option.reportchars == "fE":  # pytest's default
             config.option.reportchars = "N"
         if config.option.basetemp is None:
             self.basetemp = Path(tempfile.mkdtemp(prefix="ocitest-pytest-"))
@@ -80,7 +80,7 @@ class RunFront:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # Late, not at configure: the reports keep their tracebacks (--keep-failed's failure.txt),
         # the terminal (which summarizes after this hook) just does not print them.
-        if session.config.get_verbosity() <= 0 and session.config.option.tbstyle == "auto":
+        if session.config.getoption("verbose") <= 0 and session.config.option.tbstyle == "auto":
             session.config.option.tbstyle = "no"
 
     def pytest_unconfigure(self) -> None:

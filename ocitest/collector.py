@@ -111,7 +111,7 @@ class Collector:
                   f"profile {info.profile.name}{guessed})")
             if info.features is None:
                 write(f"features: none: {info.features_problem}")
-        terminal.summarize(self.results, write, sections=config.get_verbosity() > 0, kept=self._kept())
+        terminal.summarize(self.results, write, sections=config.getoption("verbose") > 0, kept=self._kept())
         for option, what in [*((o, w) for o, _, w in WRITERS), ("xmlpath", "JUnit XML"),
                              ("ocitest_keep_failed", "reproducers of failed tests")]:
             path = config.getoption(option, None)
