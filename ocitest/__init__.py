@@ -26,6 +26,7 @@ from .config import EXCHANGE_DIR
 from .container import START_TOKEN, new_container_id
 from .errors import HarnessError, RuntimeTimeout, Violation
 from .requirements import load_catalog
+from .runstate import runtime_self_description
 from .runtime import Call, Runtime, RuntimeInfo, Wiring
 from .schema import FEATURES_SCHEMA, Schemas
 from .waits import read_available, readable, set_nonblocking
@@ -36,17 +37,6 @@ SPEC_VERSION = "1.3.0"
 
 #: Tie a test to the catalog requirement(s) it checks: ``@requirement("runtime.state-schema")``.
 requirement = pytest.mark.requirement
-
-
-
-def runtime_self_description(config: pytest.Config) -> RuntimeInfo | None:
-    """The runtime's self-description while pytest collects (None when no runtime was given): asked
-    once per pytest process, and the same answer the checks' ``runtime_info`` fixture gives."""
-    # Imported on first use, not with the package: pytest must be the first to import its plugin
-    # module so that it can rewrite the plugin's asserts (it warns when the module came in earlier).
-    from .plugin import runtime_self_description as asked  # noqa: PLC0415 (lazy: see the comment above)
-
-    return asked(config)
 
 
 __all__ = [

@@ -1,27 +1,39 @@
-"""``ocitest run|requirements|doctor``: the command line around the pytest plugin.
+"""``ocitest run|requirements|doctor|diff|matrix``: the command line around the pytest plugin.
 
-``ocitest run`` is ``pytest SUITES --runtime ...`` with the environment checked first (one
-line and exit 2 when the host cannot run the suite) and pytest's exit codes mapped onto the
-contract: 0 green or yellow, 1 red, 2 usage or environment error, 3 harness error.
+``ocitest run`` is a thin front for ``pytest SUITES -p ocitest.plugin ...``: it parses only its
+own options (``--suite``, and the ``--junit``/``--strict`` spellings), hands every other
+argument to pytest unparsed (the plugin's options are declared once, in options.py, and pytest
+parses them; the plugin checks the host and the runtime), shows a runtime author the failing
+requirements rather than pytest's tracebacks unless asked (``--tb``, ``-v``), and maps pytest's
+exit codes onto the contract: 0 green or yellow, 1 red, 2 usage or environment error, 3
+harness error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 import ocitest
 
 from . import host
 from .conditions import Context, Evaluator
-from .environment import Environment, check_environment, check_outputs
 from .container import Timeouts
+from .environment import Environment, check_environment
 from .errors import EnvironmentProblem
+from .options import GROUP, RUNTIME_OPTIONS, add_options
 from .preflight import preflight
+from .report import diff, junit, matrix, reading
 from .report.skips import lines as skip_lines
 from .requirements import load_catalog
+from .runstate import NO_RUNTIME, stop
 from .runtime import RuntimeInfo, inspect_runtime
 from .skipplan import SkipPlan, collect, plan
 
@@ -40,15 +52,69 @@ def _usage_error(message: str) -> int:
     return 2
 
 
+class RunFront:
+    """What ``ocitest run`` adds to a pytest run (a plugin object of this process only, not of xdist workers).
+
+    * A run needs a runtime (plain pytest on other tests does not), so its absence is the one-line
+      usage error here rather than a collection stop.
+    * By default the terminal shows progress, then the failing requirements (the plugin's summary),
+      then the verdict: pytest's tracebacks and its list of failed tests say the same thing in
+      its own words, so they are left out unless asked for with ``--tb`` or ``-v``.
+    * pytest-xdist makes a base temp folder for its workers (/tmp/pytest-of-USER/pytest-N, kept
+      after the run); a run gets one of its own, removed at the end, so it leaves no folder.
+    """
+
+    def __init__(self) -> None:
+        self.basetemp: Path | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if not config.getoption("runtime"):
+            stop(NO_RUNTIME)
+        if config.getoption("verbose") <= 0 and config.option.reportchars == "fE":  # pytest's default
+            config.option.reportchars = "N"
+        if config.option.basetemp is None:
+            self.basetemp = Path(tempfile.mkdtemp(prefix="ocitest-pytest-"))
+            config.option.basetemp = str(self.basetemp)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # Late, not at configure: the reports keep their tracebacks (--keep-failed's failure.txt),
+        # the terminal (which summarizes after this hook) just does not print them.
+        if session.config.getoption("verbose") <= 0 and session.config.option.tbstyle == "auto":
+            session.config.option.tbstyle = "no"
+
+    def pytest_unconfigure(self) -> None:
+        if self.basetemp is not None:
+            shutil.rmtree(self.basetemp, ignore_errors=True)
+
+
+RUN_USAGE = "ocitest run --runtime PATH [options] [pytest arguments: -n 2, -k EXPR, --tb=short, -v, ...]"
+RUN_EPILOG = ("Every other argument goes to pytest. By default the output is the progress, the failing requirements "
+              "and the verdict; --tb=short (or -v) adds pytest's tracebacks. Exit status: 0 green or yellow, 1 red "
+              "(--strict: yellow too), 2 usage or environment error, 3 harness error.")
+
+
+def _run_options(run: argparse.ArgumentParser) -> None:
+    """The options ``ocitest run`` parses itself; the rest are pytest's (and the plugin's, options.py)."""
+    run.add_argument("-h", "--help", action="store_true", help="show this help (with the plugin's options) and exit")
+    run.add_argument("--suite", action="append", metavar="NAME",
+                     help="run only this suite (runtime, config, ...); repeatable (default: all)")
+    run.add_argument("--junit", metavar="FILE",
+                     help="write JUnit XML here, with requirement properties per test (pytest's --junitxml, xunit1)")
+    run.add_argument("--strict", action="store_true", help="exit 1 on yellow too (the plugin's --strict-verdict)")
+
+
+def run_help() -> str:
+    """``ocitest run --help``: its own options, then the plugin's (the same table pytest parses)."""
+    shown = argparse.ArgumentParser(prog="ocitest run", usage=RUN_USAGE, epilog=RUN_EPILOG, add_help=False)
+    _run_options(shown)
+    add_options(shown.add_argument_group(GROUP[1]).add_argument)
+    return shown.format_help()
+
+
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     try:
-        env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox,
-                                rootless=args.rootless)
-        check_outputs({"--json": args.json, "--html": args.html, "--tap": args.tap, "--junit": args.junit},
-                      {"--keep-failed": args.keep_failed})
         suites = suites_dir()
-        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
-        preflight(env, info, Timeouts(args.runtime_timeout or 30.0, args.wait_timeout or 30.0))
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
     targets = [str(suites)]
@@ -58,41 +124,12 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             available = sorted(p.name for p in suites.iterdir() if p.is_dir() and not p.name.startswith("_"))
             return _usage_error(f"no suite {', '.join(unknown)}; the suites are {', '.join(available)}")
         targets = [str(suites / name) for name in args.suite]
-    pytest_args = [*targets, "-p", "ocitest.plugin", "-p", "no:cacheprovider",
-                   f"--rootdir={suites.parent}", "--runtime", env.runtime]
-    pytest_args += [f"--runtime-arg={a}" for a in args.runtime_arg]
-    for option, value in (("--profile", info.profile.name), ("--json", args.json), ("--html", args.html), ("--tap", args.tap),
-                          ("--junitxml", args.junit), ("--keep-failed", args.keep_failed), ("--schema-dir", args.schema_dir), ("--busybox", args.busybox),
-                          ("--runtime-timeout", args.runtime_timeout), ("--wait-timeout", args.wait_timeout),
-                          ("--test-timeout", args.test_timeout)):
-        if value is not None:
-            pytest_args += [option, str(value)]
+    pytest_args = [*targets, "-p", "ocitest.plugin", "-p", "no:cacheprovider", f"--rootdir={suites.parent}"]
     if args.junit:  # properties per <testcase> (requirement, level, reference) belong to xunit1
-        from .report.junit import FAMILY
-
-        pytest_args += ["-o", f"junit_family={FAMILY}"]
+        pytest_args += ["--junitxml", args.junit, "-o", f"junit_family={junit.FAMILY}"]
     if args.strict:
         pytest_args.append("--strict-verdict")
-    if args.rootless:
-        pytest_args.append("--rootless")
-    pytest_args.append("--skip-preflight")  # done above, once
-    import pytest
-
-    # pytest-xdist makes a base temp folder for its workers (/tmp/pytest-of-USER/pytest-N, kept
-    # after the run); give it one of ours instead and remove it, so a run leaves no folder.
-    basetemp = None
-    if not any(a == "--basetemp" or a.startswith("--basetemp=") for a in extra):
-        import tempfile
-
-        basetemp = Path(tempfile.mkdtemp(prefix="ocitest-pytest-"))
-        pytest_args.append(f"--basetemp={basetemp}")
-    try:
-        code = int(pytest.main(pytest_args + extra))
-    finally:
-        if basetemp is not None:
-            import shutil
-
-            shutil.rmtree(basetemp, ignore_errors=True)
+    code = int(pytest.main(pytest_args + extra, plugins=[RunFront()]))
     # pytest's own codes: 2 interrupted, 4 usage error, 5 nothing collected; 3 internal error.
     return {4: 2, 5: 2}.get(code, code)
 
@@ -112,8 +149,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox,
-                                rootless=args.rootless)
-        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.profile)
+                                rootless=args.ocitest_rootless)
+        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.ocitest_profile)
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
     try:
@@ -155,7 +192,7 @@ def _skip_plan(args: argparse.Namespace, env: Environment, info: RuntimeInfo) ->
     for option, value in (("--schema-dir", args.schema_dir), ("--busybox", args.busybox)):
         if value is not None:
             pytest_args += [option, str(value)]
-    if getattr(args, "rootless", False):
+    if args.ocitest_rootless:
         pytest_args.append("--rootless")
     collection = collect([str(suites)], pytest_args)
     return plan(collection, Evaluator(Context(info, collection.options)))
@@ -163,8 +200,6 @@ def _skip_plan(args: argparse.Namespace, env: Environment, info: RuntimeInfo) ->
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Exit 1 when NEW has a regression against OLD, 0 otherwise, 2 on unreadable input."""
-    from .report import diff, reading
-
     try:
         old, new = reading.load(args.old), reading.load(args.new)
     except reading.BadReport as problem:
@@ -175,8 +210,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from .report import matrix, reading
-
     try:
         reports = [reading.load(path) for path in args.reports]
     except reading.BadReport as problem:
@@ -190,44 +223,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    import os
-
-    parser.add_argument("--runtime", default=os.environ.get("OCITEST_RUNTIME"),
-                        help="runtime binary: a path or a command on PATH (default: $OCITEST_RUNTIME)")
-    parser.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
-                        help="global runtime option, repeatable (write --runtime-arg=--flag)")
-    parser.add_argument("--rootless", action="store_true",
-                        help="run as an unprivileged user against the runtime's rootless mode")
-    parser.add_argument("--profile", metavar="NAME",
-                        help="how to talk to the runtime: a file of ocitest/profiles (default: guessed)")
-    parser.add_argument("--schema-dir", metavar="DIR", help="runtime-spec JSON Schema folder")
-    parser.add_argument("--busybox", metavar="PATH", help="static busybox for the rootfs")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocitest", description="OCI runtime compliance harness")
     parser.add_argument("--version", action="version", version=f"ocitest {ocitest.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the compliance suites against a runtime; other arguments go to pytest")
-    _common(run)
-    run.add_argument("--json", metavar="FILE", help="write the JSON report here")
-    run.add_argument("--html", metavar="FILE", help="write the HTML report (self-contained) here")
-    run.add_argument("--junit", metavar="FILE", help="write JUnit XML here, with requirement properties per test")
-    run.add_argument("--tap", metavar="FILE", help="write TAP 13 here: a line per requirement")
-    run.add_argument("--keep-failed", metavar="DIR",
-                     help="for each failed test, keep its bundle and a reproduce.sh of the exact runtime calls")
-    run.add_argument("--strict", action="store_true", help="exit 1 on yellow too")
-    run.add_argument("--suite", action="append", metavar="NAME",
-                     help="run only this suite (runtime, config, ...); repeatable (default: all)")
-    run.add_argument("--runtime-timeout", type=float, metavar="S", help="time limit of one runtime call")
-    run.add_argument("--wait-timeout", type=float, metavar="S", help="time limit for a container's output or exit")
-    run.add_argument("--test-timeout", type=float, metavar="S",
-                     help="hard limit of each phase of one test (default: 10 x the larger timeout, at least 120)")
+    run = sub.add_parser(
+        "run", add_help=False, allow_abbrev=False,  # an abbreviation must not swallow a pytest option
+        help="run the compliance suites against a runtime; other arguments go to pytest", usage=RUN_USAGE)
+    _run_options(run)
     req = sub.add_parser("requirements", help="list the requirement catalog")
     req.add_argument("--json", action="store_true", help="as JSON")
     doctor = sub.add_parser("doctor", help="check the host and the runtime before a run, and name what a run will skip")
-    _common(doctor)
+    add_options(doctor.add_argument, RUNTIME_OPTIONS)
     doctor.add_argument("--json", action="store_true", help="as JSON")
     diff = sub.add_parser("diff", help="compare two JSON reports: regressions, fixes, new skips, new requirements")
     diff.add_argument("old", metavar="OLD.json")
@@ -240,10 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import signal
-
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command == "run" and args.help:
+        print(run_help(), end="")
+        return 0
     if args.command == "run":
         # Not for `run`: the harness writes to container pipes whose reader may be gone, and
         # must see EPIPE there, not die of SIGPIPE.

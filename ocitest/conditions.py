@@ -169,15 +169,42 @@ def _features_command(ctx: Context) -> str | None:
     return no_features_command(ctx.info)
 
 
+def mentions(features: object, key: str) -> bool:
+    """Whether ``key`` is a key or a listed name anywhere in the runtime's Features structure."""
+    if isinstance(features, dict):
+        return key in features or any(mentions(v, key) for v in features.values())
+    if isinstance(features, list):
+        return key in features or any(mentions(v, key) for v in features)
+    return False
+
+
+def unclaimed(info: RuntimeInfo, key: str) -> str | None:
+    """Why the runtime does not claim ``key`` (None when its `features` mention it).
+
+    The one way to ask about a claim: the ``claims`` condition below, and ``skip_unless_claimed``
+    for a check that learns the key only while it runs.
+    """
+    if info.features is None:
+        return f"the runtime has no `features` command, so it does not claim `{key}`"
+    if not mentions(info.features, key):
+        return f"the runtime's features do not claim `{key}`"
+    return None
+
+
+def skip_unless_claimed(runtime_info: RuntimeInfo, key: str) -> None:
+    """Skip the calling test, with the reason, unless the runtime's features mention ``key``.
+
+    Prefer the marker ``@needs("claims", key)``, which ``ocitest doctor`` sees before a run.
+    """
+    reason = unclaimed(runtime_info, key)
+    if reason is not None:
+        pytest.skip(reason)
+
+
 @condition("claims")
 def _claims(ctx: Context, key: str) -> str | None:
     """The runtime's `features` mention the key (it claims to support an optional field)."""
-    claim = ctx.info.claims(key)
-    if claim is None:
-        return f"the runtime has no `features` command, so it does not claim `{key}`"
-    if not claim:
-        return f"the runtime's features do not claim `{key}`"
-    return None
+    return unclaimed(ctx.info, key)
 
 
 @condition("claims_seccomp_action")

@@ -352,20 +352,6 @@ class RuntimeInfo:
             return str(self.features["ociVersionMax"])
         return self.spec_version or "1.0.2"
 
-    def claims(self, key: str) -> bool | None:
-        """Whether ``features`` mentions ``key`` anywhere (None: the runtime has no features command)."""
-        if self.features is None:
-            return None
-
-        def search(node) -> bool:
-            if isinstance(node, dict):
-                return key in node or any(search(v) for v in node.values())
-            if isinstance(node, list):
-                return key in node or any(search(v) for v in node)
-            return False
-
-        return search(self.features)
-
     def to_json(self) -> dict:
         return {
             "path": self.path,

@@ -1,7 +1,8 @@
 """From test outcomes to requirement outcomes to one red/yellow/green verdict.
 
 * A test is ``pass``, ``fail`` (the runtime broke something), ``skip`` (does not apply here,
-  with the reason) or ``error`` (the harness could not decide).
+  with the reason) or ``error`` (the harness could not decide), from its pytest phases (setup,
+  call, teardown) by ``fold_test``.
 * A requirement is ``fail`` if any of its tests failed; else ``error`` if any errored; else
   ``pass`` if any passed; else ``skip``. Skips never count as passes.
 * The run is ``red`` when a MUST failed, else ``yellow`` when a SHOULD failed or the harness
@@ -10,11 +11,67 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from .requirements import Catalog, Requirement
 
 OUTCOMES = ("pass", "fail", "skip", "error")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One pytest phase of a test as reported: pytest's outcome word, its message, its duration."""
+
+    outcome: str  # "passed", "failed" or "skipped"
+    message: str = ""
+    duration: float = 0.0
+
+
+def fold_test(phases: Mapping[str, Phase], harness_error: str = "") -> tuple[str, str]:
+    """The test's outcome and message from its phases (``harness_error``: the call raised a non-check error).
+
+    A failed setup is the harness's error, not the runtime's fault; a test cut short (no call
+    phase) never counts as a pass; a failed cleanup turns a pass or a skip into an error,
+    because the runtime was left in a state the harness could not undo.
+    """
+    outcome, message = "pass", ""
+    setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
+    if setup and setup.outcome == "failed":
+        outcome, message = "error", f"setup: {setup.message}"
+    elif setup and setup.outcome == "skipped":
+        outcome, message = "skip", setup.message
+    elif call is None:
+        outcome, message = "skip", "the test did not run to completion (interrupted)"
+    elif call.outcome == "failed":
+        outcome, message = ("error", harness_error) if harness_error else ("fail", call.message)
+    elif call.outcome == "skipped":
+        outcome, message = "skip", call.message
+    if teardown and teardown.outcome == "failed" and outcome in ("pass", "skip"):
+        outcome, message = "error", f"teardown: {teardown.message}"
+    return outcome, message
+
+
+#: The exception name in front of a failure message ("ocitest.errors.Violation: ..."): noise in a report.
+VIOLATION_PREFIX = re.compile(r"^(?:[\w.]+\.)?(?:AssertionError|Violation|RuntimeTimeout|Failed): ")
+
+
+def phase_message(longrepr: object) -> str:
+    """A phase's message as a runtime author reads it: a skip's reason, or what the runtime did.
+
+    ``longrepr`` is pytest's (a skip's (file, line, reason) tuple, a failure's representation
+    with its crash line, or text); a failure keeps its first line without the exception name,
+    since the assertion message of a check already says what the runtime did.
+    """
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        first = crash.message.strip().splitlines()[0] if crash.message.strip() else ""
+        return VIOLATION_PREFIX.sub("", first)
+    text = str(longrepr or "").strip()
+    return text.splitlines()[-1] if text else ""
 
 
 @dataclass
@@ -62,6 +119,20 @@ class RequirementResult:
             "tests": list(self.tests),
             "message": self.message,
         }
+
+
+#: Levels, the most binding first.
+LEVELS = ("MUST", "SHOULD", "MAY")
+
+
+def severity(outcome: str, level: str) -> tuple[int, int]:
+    """Sort key of a requirement's outcome, most severe first: what a reader of a report looks at first.
+
+    Failed MUSTs (they make a run red), failed SHOULDs, failed MAYs, then what the harness
+    could not decide, then everything else; within each, by level.
+    """
+    rank = {"fail": 0, "error": 1}.get(outcome, 2)
+    return rank, LEVELS.index(level) if level in LEVELS else len(LEVELS)
 
 
 def fold_requirement(req: Requirement, results: list[TestResult]) -> RequirementResult:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, needs_root_and
+from .conftest import ROOT, needs_root_and, run_ocitest
 
 
 def ocitest(*args, cwd=ROOT):
@@ -84,3 +84,33 @@ def test_doctor_says_whether_the_runtime_can_run_anything():
     assert "preflight: yes" in ocitest("doctor", "--runtime", "runc").stdout
     out = ocitest("doctor", "--runtime", "/bin/false")
     assert out.returncode == 2 and "preflight: NO" in out.stdout
+
+
+def test_run_help_shows_the_plugins_options_beside_its_own():
+    out = ocitest("run", "--help")
+    assert out.returncode == 0, out.stderr
+    for option in ("--suite", "--junit", "--strict", "--runtime", "--profile", "--keep-failed", "--runtime-timeout",
+                   "--strict-verdict", "Every other argument goes to pytest"):
+        assert option in out.stdout, option
+
+
+@needs_root_and("runc")
+def test_a_run_shows_the_failing_requirements_not_tracebacks_and_the_verdict_once_at_the_end(tmp_path):
+    """A runtime author reads: progress, each failing requirement in the runtime's words with its spec
+    link, where the reports are, the verdict last. pytest's tracebacks come on request (--tb, -v)."""
+    selection = ("--runtime", "runc", "--suite", "cli", "-k", "console_socket")
+    run = run_ocitest(tmp_path, *selection)
+    assert run.exit == 1 and run.report is not None, run.output[-3000:]
+    lines = run.output.strip().splitlines()
+    verdict = next(line for line in lines if line.startswith("ocitest: RED"))
+    assert lines[-1] == verdict and lines.count(verdict) == 1, run.output[-3000:]
+    failing = next(r for r in run.report["requirements"] if r["outcome"] == "fail")
+    assert f"{failing['level']:<6} {failing['id']}:" in run.output and failing["reference"] in run.output
+    assert f"JSON report: {tmp_path / 'report.json'}" in run.output
+    for noise in ("Traceback", "= FAILURES =", "short test summary info", "AssertionError"):
+        assert noise not in run.output, noise
+    # The profile was not given, so the report says it was guessed.
+    assert run.report["runtime"]["profile_details"]["guessed"] is True
+    (tmp_path / "tb").mkdir()
+    with_tracebacks = run_ocitest(tmp_path / "tb", *selection, "--tb=short")
+    assert "= FAILURES =" in with_tracebacks.output and with_tracebacks.exit == 1

@@ -100,6 +100,22 @@ def test_the_report_page_loads_and_shows_the_red_verdict(browser, runc_cli):
         assert fact in facts
 
 
+def test_the_page_opens_on_what_failed_most_severe_first(browser, runc_cli):
+    run, page = runc_cli
+    load(browser, page)
+    failed = browser.find_element("id", "failed")
+    assert failed.location["y"] < browser.find_element("id", "requirements").location["y"]
+    assert failed.location["y"] < browser.execute_script("return window.innerHeight;"), "not on the first screen"
+    rank = {"fail": 0, "error": 1}
+    failing = [r for r in run.report["requirements"] if r["outcome"] in rank]
+    expected = [r["id"] for r in sorted(failing, key=lambda r: (rank[r["outcome"]],
+                                                                 ("MUST", "SHOULD", "MAY").index(r["level"])))]
+    shown = [row.get_attribute("data-id") for row in failed.find_elements("css selector", "tbody tr")]
+    assert shown == expected
+    articles = [a.get_attribute("id") for a in browser.find_elements("css selector", "article.evidence")]
+    assert articles == [f"ev-{rid}" for rid in expected]
+
+
 def test_the_table_has_one_row_per_requirement_grouped_by_section(browser, runc_cli):
     run, page = runc_cli
     load(browser, page)

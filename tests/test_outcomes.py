@@ -1,12 +1,18 @@
 """How the phases of one test (setup, call, teardown) become its outcome in the report."""
 
-from ocitest.plugin import TestRecord, _VIOLATION_PREFIX
+import subprocess
+import sys
+
+import pytest
+
+from ocitest.collector import TestRecord
+from ocitest.verdict import VIOLATION_PREFIX as _VIOLATION_PREFIX, Phase
 
 
 def record(**phases) -> TestRecord:
     rec = TestRecord("suites/x.py::t", ["runtime.state-id"])
     for when, outcome in phases.items():
-        rec.phases[when] = (outcome, f"{when} said so", 0.1)
+        rec.phases[when] = Phase(outcome, f"{when} said so", 0.1)
     return rec
 
 
@@ -43,3 +49,15 @@ def test_exception_names_are_dropped_from_messages():
     assert _VIOLATION_PREFIX.sub("", "ocitest.errors.Violation: create failed") == "create failed"
     assert _VIOLATION_PREFIX.sub("", "AssertionError: x") == "x"
     assert _VIOLATION_PREFIX.sub("", "KeyError: 'pid'") == "KeyError: 'pid'"
+
+
+@pytest.mark.parametrize("workers, where", [([], "controller"), (["-n", "2"], "worker")])
+def test_outcomes_are_collected_on_the_controller_only(tmp_path, workers, where):
+    """The collector is one object on the controller's plugin manager; xdist workers only send reports."""
+    (tmp_path / "test_where.py").write_text(
+        "def test_where(request):\n"
+        "    collector = request.config.pluginmanager.get_plugin('ocitest-collector')\n"
+        f"    assert (collector is not None) == ({where!r} == 'controller')\n")
+    out = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-q", "-p", "ocitest.plugin",
+                          "-p", "no:cacheprovider", *workers], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

@@ -1,7 +1,7 @@
 """Folding test outcomes into requirement outcomes and the red/yellow/green verdict."""
 
 from ocitest.requirements import Requirement
-from ocitest.verdict import TestResult, exit_status, fold_all, fold_requirement, overall
+from ocitest.verdict import TestResult, exit_status, fold_all, fold_requirement, overall, severity
 
 
 def req(rid="r", level="MUST", **kw) -> Requirement:
@@ -68,3 +68,10 @@ def test_exit_status_follows_the_contract():
 def test_the_verdict_line():
     line = overall(fold_all([req("m")], [outcome_of("fail", "m")])).line()
     assert line == "ocitest: RED — 1 MUST failed, 0 SHOULD failed, 0 skipped, 0 errors"
+
+
+def test_reports_list_what_failed_most_severe_first():
+    seen = [("pass", "MUST"), ("error", "MUST"), ("fail", "MAY"), ("fail", "SHOULD"), ("skip", "MUST"),
+            ("fail", "MUST")]
+    assert sorted(seen, key=lambda s: severity(*s))[:4] == [("fail", "MUST"), ("fail", "SHOULD"), ("fail", "MAY"),
+                                                            ("error", "MUST")]

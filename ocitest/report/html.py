@@ -1,9 +1,10 @@
 """The HTML report (``--html FILE``): one self-contained file for a certifier.
 
 Read from the JSON report alone (format ``ocitest-report/1``), so a page can also be made
-from an old report. Top to bottom: the verdict as a badge, what ran where, every requirement
-by spec section (filterable and sortable), and for each failing requirement the evidence a
-reader needs to believe the red: the runtime calls, each container's config (what changed
+from an old report. Top to bottom: the verdict as a badge, what failed (most severe first:
+what a reader opens the page for), what ran where, every requirement by spec section
+(filterable and sortable), and for each failing requirement, in the same order, the evidence
+a reader needs to believe the red: the runtime calls, each container's config (what changed
 from the default) and what the container printed. Nothing is fetched from the network.
 """
 
@@ -15,6 +16,7 @@ import shlex
 from collections import Counter
 from pathlib import Path
 
+from ..verdict import severity
 from .page import (LEVEL_ORDER, OUTCOME_LABEL, OUTCOME_ORDER, badge, document, duration_text, esc, filter_controls,
                    inline_code, runtime_label, sortable_header, verdict_color, verdict_text, write_atomically)
 
@@ -34,6 +36,7 @@ def render(report: dict) -> str:
     title = f"ocitest: {verdict_text(report)} for {runtime_label(report)}"
     body = "\n".join([
         _header(report),
+        _failed(requirements),
         _facts(report),
         _requirements(requirements),
         _evidence(requirements, report.get("tests") or []),
@@ -71,6 +74,36 @@ def _header(report: dict) -> str:
         f'<p class="meaning">{esc(meaning)}</p></div></header>'
         f'<div class="counts" id="counts">{tiles_html}</div>'
     )
+
+
+def _by_severity(requirements: list[dict]) -> list[dict]:
+    """The failing and undecided requirements, most severe first (catalog order within a rank)."""
+    failing = [r for r in requirements if r.get("outcome") in ("fail", "error")]
+    return sorted(failing, key=lambda r: severity(str(r.get("outcome")), str(r.get("level"))))
+
+
+def _failed(requirements: list[dict]) -> str:
+    """What failed, first: each with its level, the runtime's words, the spec and a link to the evidence."""
+    failing = _by_severity(requirements)
+    if not failing:
+        return ('<section id="failed"><h2>Nothing failed</h2><p class="meaning">Every requirement that ran holds '
+                'and the harness decided each one; the table below has them all.</p></section>')
+    rows = []
+    for req in failing:
+        rid, outcome, level = str(req.get("id")), str(req.get("outcome")), str(req.get("level"))
+        message = str(req.get("message") or "").split("\n", 1)[0]
+        rows.append(
+            f'<tr class="{esc(outcome)}" data-id="{esc(rid)}">'
+            f'<td><span class="outcome {esc(outcome)}">{esc(OUTCOME_LABEL.get(outcome, outcome))}</span></td>'
+            f'<td><span class="level {esc(level)}">{esc(level)}</span></td>'
+            f'<td class="id"><a href="#ev-{esc(rid)}">{esc(rid)}</a></td>'
+            f'<td class="summary">{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a></td>'
+            f'<td class="msg">{esc(message)}</td></tr>')
+    return ('<section id="failed"><h2>What failed, most severe first</h2>'
+            '<p class="meaning">Failed MUSTs, then SHOULDs and MAYs, then what the harness could not decide; '
+            'each links to its evidence below. Every requirement, by spec section, follows.</p>'
+            '<table class="failed"><thead><tr><th>outcome</th><th>level</th><th>requirement</th><th>summary</th>'
+            f'<th>what the runtime did</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
 
 
 def _facts(report: dict) -> str:
@@ -181,8 +214,9 @@ def _rank(order: tuple[str, ...], value: str) -> int:
 
 
 def _evidence(requirements: list[dict], tests: list[dict]) -> str:
-    """Per failing requirement its failing tests; a test shown under an earlier requirement is linked, not repeated."""
-    failing = [r for r in requirements if r.get("outcome") in ("fail", "error")]
+    """Per failing requirement (most severe first) its failing tests; a test shown under an earlier requirement is
+    linked, not repeated."""
+    failing = _by_severity(requirements)
     if not failing:
         return ('<section id="evidence"><h2>Evidence</h2><p class="meaning">No requirement failed and the harness '
                 'decided every one, so there is no evidence to show.</p></section>')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import SPEC_VERSION
@@ -12,19 +13,36 @@ from ..verdict import RequirementResult, TestResult, Verdict
 FORMAT = "ocitest-report/1"
 
 
-def build(*, runtime: dict, host: dict, verdict: Verdict, requirements: list[RequirementResult],
-          tests: list[TestResult], schema_dir: str | None = None, duration: float | None = None) -> dict:
+@dataclass
+class RunSummary:
+    """One finished (or interrupted) run as every report writer sees it, before it becomes JSON."""
+
+    #: The runtime's self-description (``RuntimeInfo.to_json()``, or just its path) and ``rootless``.
+    runtime: dict
+    #: Host facts (``host.facts()``).
+    host: dict
+    verdict: Verdict
+    requirements: list[RequirementResult]
+    tests: list[TestResult]
+    schema_dir: str | None = None
+    duration: float | None = None
+    interrupted: bool = False
+
+
+def build(run: RunSummary) -> dict:
+    """The report as a dict: what ``--json`` writes and what the HTML and TAP writers read."""
     return {
         "format": FORMAT,
-        "runtime": runtime,
+        "runtime": run.runtime,
         "spec_version": SPEC_VERSION,
-        "host": host,
-        "verdict": verdict.color,
-        "counts": verdict.counts(),
-        "requirements": [r.to_json() for r in requirements],
-        "tests": [t.to_json() for t in tests],
-        "schema_dir": schema_dir,
-        "duration": None if duration is None else round(duration, 3),
+        "host": run.host,
+        "verdict": run.verdict.color,
+        "counts": run.verdict.counts(),
+        "requirements": [r.to_json() for r in run.requirements],
+        "tests": [t.to_json() for t in run.tests],
+        "schema_dir": run.schema_dir,
+        "duration": None if run.duration is None else round(run.duration, 3),
+        "interrupted": run.interrupted,
     }
 
 

@@ -13,10 +13,12 @@ import os
 import re
 from pathlib import Path
 
+from ..verdict import LEVELS
+
 #: The order outcomes are listed and sorted in: what needs attention first.
 OUTCOME_ORDER = ("fail", "error", "pass", "skip")
 OUTCOME_LABEL = {"pass": "PASS", "fail": "FAIL", "skip": "skip", "error": "ERR"}
-LEVEL_ORDER = ("MUST", "SHOULD", "MAY")
+LEVEL_ORDER = LEVELS
 
 
 def esc(value: object) -> str:
@@ -167,6 +169,7 @@ td.msg { font-size: .88em; overflow-wrap: anywhere; }
 td.msg .text { display: block; max-height: 9.5em; overflow: auto; }
 td.spec { font-size: .88em; overflow-wrap: anywhere; }
 th { white-space: nowrap; }
+table.failed td { font-size: .92em; } table.failed td.id { white-space: nowrap; }
 .outcome { display: inline-block; min-width: 3.2em; text-align: center; font-weight: 700; border-radius: 4px;
   padding: 0 .35em; font-size: .85em; }
 .outcome.fail { background: var(--red); color: #fff; }
