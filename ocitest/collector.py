@@ -19,8 +19,17 @@ from .report import html, json_report, tap, terminal
 from .report.json_report import RunSummary
 from .reproducer import safe_name
 from .runstate import RunState
-from .verdict import (Phase, RequirementResult, TestResult, Verdict, exit_status, fold_all, fold_test, overall,
-                      phase_message)
+from .verdict import (
+    Phase,
+    RequirementResult,
+    TestResult,
+    Verdict,
+    exit_status,
+    fold_all,
+    fold_test,
+    overall,
+    phase_message,
+)
 
 #: The plugin name the collector is registered under (``config.pluginmanager.get_plugin(NAME)``).
 NAME = "ocitest-collector"

@@ -20,13 +20,13 @@ import inspect
 import platform
 import re
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .host import cgroups, support
-from .host import cgroup_layout, proc_limits
+from .host import cgroup_layout, cgroups, proc_limits, support
 
 if TYPE_CHECKING:
     from .runtime import RuntimeInfo

@@ -12,9 +12,9 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -24,8 +24,16 @@ from .caller import become_subreaper
 from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, scratch_base
 from .rootfs import build_rootfs
-from .runstate import (CALLS, CONTAINER_SNAPSHOTS, DID_NOT_PASS, FAILURE, NO_RUNTIME, STATE, requirement_ids,
-                       runtime_self_description)
+from .runstate import (
+    CALLS,
+    CONTAINER_SNAPSHOTS,
+    DID_NOT_PASS,
+    FAILURE,
+    NO_RUNTIME,
+    STATE,
+    requirement_ids,
+    runtime_self_description,
+)
 from .runtime import Event, Runtime, RuntimeInfo
 from .schema import Schemas
 

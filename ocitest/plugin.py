@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from .collector import NAME as COLLECTOR, Collector
+from .collector import NAME as COLLECTOR
+from .collector import Collector
 from .conditions import Context, Evaluator, needs_of
 from .container import Timeouts
 from .environment import check_environment, check_outputs
@@ -20,9 +21,20 @@ from .options import GROUP, add_options
 from .preflight import preflight
 from .report import junit
 from .requirements import load_catalog
+from .runstate import (
+    CALLS,
+    CONTAINER_SNAPSHOTS,
+    DID_NOT_PASS,
+    FAILURE,
+    NO_RUNTIME,
+    STATE,
+    RunState,
+    is_worker,
+    requirement_ids,
+    runtime_self_description,
+    stop,
+)
 from .runtime import runtime_calls
-from .runstate import (CALLS, CONTAINER_SNAPSHOTS, DID_NOT_PASS, FAILURE, NO_RUNTIME, STATE, RunState, is_worker,
-                       requirement_ids, runtime_self_description, stop)
 from .verdict import phase_message
 from .watchdog import PhaseLimit, default_limit
 

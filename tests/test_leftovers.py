@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from . import leftovers
 from ocitest.rootfs import build_rootfs, find_busybox
 
+from . import leftovers
 from .conftest import needs_root_and
 from .live_run import LiveRun
 

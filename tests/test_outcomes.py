@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from ocitest.collector import TestRecord
-from ocitest.verdict import VIOLATION_PREFIX as _VIOLATION_PREFIX, Phase
+from ocitest.verdict import VIOLATION_PREFIX as _VIOLATION_PREFIX
+from ocitest.verdict import Phase
 
 
 def record(**phases) -> TestRecord:

@@ -17,8 +17,22 @@ from collections import Counter
 from pathlib import Path
 
 from ..verdict import severity
-from .page import (LEVEL_ORDER, OUTCOME_LABEL, OUTCOME_ORDER, badge, document, duration_text, esc, filter_controls,
-                   inline_code, runtime_label, sortable_header, verdict_color, verdict_text, write_atomically)
+from .page import (
+    LEVEL_ORDER,
+    OUTCOME_LABEL,
+    OUTCOME_ORDER,
+    badge,
+    document,
+    duration_text,
+    esc,
+    filter_controls,
+    inline_code,
+    runtime_label,
+    sortable_header,
+    verdict_color,
+    verdict_text,
+    write_atomically,
+)
 
 _MEANING = {
     "red": "a MUST requirement is broken",

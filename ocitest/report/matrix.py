@@ -11,8 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .page import (LEVEL_ORDER, OUTCOME_LABEL, OUTCOME_ORDER, badge, document, duration_text, esc, filter_controls,
-                   inline_code, runtime_label, sortable_header, verdict_color, verdict_text)
+from .page import (
+    LEVEL_ORDER,
+    OUTCOME_LABEL,
+    OUTCOME_ORDER,
+    badge,
+    document,
+    duration_text,
+    esc,
+    filter_controls,
+    inline_code,
+    runtime_label,
+    sortable_header,
+    verdict_color,
+    verdict_text,
+)
 
 ABSENT = "—"
 #: The text matrix is meant for a 120-column terminal or a CI log.

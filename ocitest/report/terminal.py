@@ -8,8 +8,8 @@ verdict line is not here: it comes once, as the run's very last line (collector.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from ..verdict import RequirementResult, severity
 
