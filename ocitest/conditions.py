@@ -108,7 +108,8 @@ def needs(name: str, *params: Any) -> pytest.MarkDecorator:
 
 def needs_of(item: pytest.Item) -> list[Need]:
     """The conditions ``item`` declares, in reading order (see the module docstring)."""
-    own, parents = [], []
+    own: list[pytest.Mark] = []
+    parents: list[pytest.Mark] = []
     for node, mark in item.iter_markers_with_node(MARKER):
         (own if node is item else parents).append(mark)
     callspec = getattr(item, "callspec", None)

@@ -135,6 +135,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     evaluator = item.config.stash.get(NEEDS, None)
     if evaluator is None:
         info = runtime_self_description(item.config)
+        if info is None:  # cannot be: a runtime was given (state.env), so it was asked about itself
+            raise HarnessError("the runtime's self-description is missing although a runtime was given")
         evaluator = item.config.stash[NEEDS] = Evaluator(Context(info, item.config.option))
     unmet = evaluator.first_unmet(wanted)
     if unmet is not None:
@@ -159,7 +161,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             item.stash[DID_NOT_PASS] = True
             item.stash[FAILURE] = f"{report.when}: {phase_message(report.longrepr)}\n\n{report.longreprtext}"
         if report.when == "teardown":
-            info["calls"] = [c.to_json() for c in runtime_calls(item.stash.get(CALLS, []))]
+            record = item.stash.get(CALLS, [])
+            info["calls"] = [c.to_json() for c in runtime_calls(record)]
             if item.stash.get(DID_NOT_PASS, False) or report.failed:
                 info["containers"] = [c.to_json() for c in item.stash.get(CONTAINER_SNAPSHOTS, [])]
         # A report attribute, not a user property: it travels from xdist workers like one (the

@@ -19,7 +19,7 @@ import pytest
 
 from .environment import Environment
 from .requirements import Catalog
-from .runtime import RuntimeInfo, inspect_runtime
+from .runtime import Event, RuntimeInfo, inspect_runtime
 
 
 @dataclass
@@ -36,7 +36,7 @@ STATE = pytest.StashKey[RunState]()
 
 #: Per test: its record (``runtime`` fixture): the runtime calls and the harness's steps, in order
 #: (events.py); the report takes the calls, a reproducer replays all of it.
-CALLS = pytest.StashKey[list]()
+CALLS = pytest.StashKey[list[Event]]()
 #: Per test: ``evidence.ContainerEvidence`` of each container, taken before teardown removes them.
 CONTAINER_SNAPSHOTS = pytest.StashKey[list]()
 #: Per test: whether setup or the test itself did not pass (so its containers are worth keeping).
@@ -47,7 +47,8 @@ FAILURE = pytest.StashKey[str]()
 NO_RUNTIME = "no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)"
 
 
-class ocitest(pytest.exit.Exception):  # noqa: N801 - the name is the first word of the line pytest prints
+# pytest.exit.Exception is pytest's public name of its exit exception, which its type stubs do not declare.
+class ocitest(pytest.exit.Exception):  # type: ignore[name-defined]  # noqa: N801 - the first word pytest prints
     """Stops the run before it starts, with one line on stderr: ``ocitest: error: <what to do>``.
 
     pytest prints an exit raised while it configures as ``<type name>: <message>`` on stderr,
