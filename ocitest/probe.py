@@ -30,6 +30,17 @@ def report_signals(*names: str) -> list[str]:
     return [f"trap '{say('signal', name)}; got=1' {name}" for name in names]
 
 
+def fork_until_refused(tries: int) -> list[str]:
+    """``process.args`` that start up to ``tries`` background sleeps, printing ``ocitest:forked N`` after each.
+
+    busybox sh gives up at the first fork the kernel refuses (it exits with status 2), so the number of
+    ``forked`` lines is how many processes the program could start besides itself. The sleeps end with
+    the container: the shell is its pid 1.
+    """
+    return sh("i=0", f"while [ $i -lt {tries} ]; do", "  sleep 1000 </dev/null &", "  i=$((i+1))",
+              f"  {say('forked', '$i')}", "done")
+
+
 def wait_for_stdin() -> list[str]:
     """Print READY, then block until stdin says ``stop`` or reaches EOF.
 

@@ -527,6 +527,21 @@ def test_pids_limit_is_the_task_limit(new_container, new_bundle):
     limit_in_force(new_container, new_bundle, {"pids": {"limit": 42}}, "pids", {"pids.max": "42"})
 
 
+@requirement("linux.cgroup-pids-limit")
+@needs("cgroup_controller", "pids")
+@OWN_CGROUP
+def test_the_program_cannot_start_more_tasks_than_the_pids_limit(new_container, new_bundle):
+    limit, tries = 4, 8
+    bundle = new_bundle()
+    container = new_container(probe.fork_until_refused(tries), bundle=bundle)
+    bundle.use_cgroups_path(f"/{container.id}")
+    bundle.config["linux"].setdefault("resources", {})["pids"] = {"limit": limit}
+    _, out = container.run_to_exit()
+    forked = len(probe.facts(out).get("forked", []))
+    assert forked < tries, f"pids.limit {limit}; the program started all {tries} processes it tried, none refused"
+    assert forked <= limit - 1, f"pids.limit {limit}; besides itself, the program started {forked} processes"
+
+
 @requirement("linux.cgroup-pids-zero")
 @needs("cgroup_controller", "pids")
 @OWN_CGROUP
