@@ -188,7 +188,8 @@ def _skip_plan(args: argparse.Namespace, env: Environment, info: RuntimeInfo) ->
     """Collect the suites as ``ocitest run`` would (same options) and evaluate their preconditions."""
     suites = suites_dir()
     pytest_args = ["-p", "ocitest.plugin", f"--rootdir={suites.parent}", "--runtime", env.runtime,
-                   "--profile", info.profile.name, "--skip-preflight", *(f"--runtime-arg={a}" for a in args.runtime_arg)]
+                   "--profile", info.profile.name, "--skip-preflight",
+                   *(f"--runtime-arg={a}" for a in args.runtime_arg)]
     for option, value in (("--schema-dir", args.schema_dir), ("--busybox", args.busybox)):
         if value is not None:
             pytest_args += [option, str(value)]

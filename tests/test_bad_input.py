@@ -81,8 +81,10 @@ def test_no_busybox_says_what_to_install(tmp_path):
                           "dynamically linked", "busybox-static")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root (to drop to nobody) and setpriv")
-@pytest.mark.skipif(SITE is None or not Path("/usr/bin/python3").exists(), reason="needs the .venv and /usr/bin/python3")
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (to drop to nobody) and setpriv")
+@pytest.mark.skipif(SITE is None or not Path("/usr/bin/python3").exists(),
+                    reason="needs the .venv and /usr/bin/python3")
 def test_not_root_without_rootless_says_to_use_root_or_rootless():
     # As nobody, with Debian's python (the venv's interpreter may live under /root) and the venv's packages.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": f"{ROOT}:{SITE}"}

@@ -11,7 +11,8 @@ from .conftest import ROOT, needs_root_and, run_ocitest
 
 
 def ocitest(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "ocitest.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "ocitest.cli", *args],
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 @pytest.mark.parametrize("args, words", [
@@ -74,7 +75,8 @@ def test_a_binary_that_is_not_a_runtime_stops_the_run_in_the_preflight(binary, w
 
 @needs_root_and("runc")
 def test_plain_pytest_runs_the_preflight_too():
-    out = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "--runtime", "/bin/false"],
+    out = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
+                          "--runtime", "/bin/false"],
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 2 and "cannot create the simplest container" in out.stdout + out.stderr
 

@@ -72,9 +72,11 @@ def test_privileged_is_unmet_only_in_a_rootless_run():
 
 
 def test_the_runtime_timeout_option_is_read_from_the_run():
-    assert reason("runtime_timeout_at_least", 16, "1 s hook timeout", options=SimpleNamespace(runtime_timeout=10.0)) == \
+    assert reason("runtime_timeout_at_least", 16, "1 s hook timeout",
+                  options=SimpleNamespace(runtime_timeout=10.0)) == \
         "--runtime-timeout 10 s leaves no room to tell a 1 s hook timeout"
-    assert reason("runtime_timeout_at_least", 16, "1 s hook timeout", options=SimpleNamespace(runtime_timeout=30.0)) is None
+    assert reason("runtime_timeout_at_least", 16, "1 s hook timeout",
+                  options=SimpleNamespace(runtime_timeout=30.0)) is None
 
 
 def test_a_host_tool_names_its_package_and_purpose():
@@ -133,8 +135,10 @@ def test_conditions_are_checked_in_reading_order_and_inline_skips_are_found(tmp_
         def test_plain():
             pass
     '''))
-    script = ("import json, sys; from ocitest.skipplan import collect; c = collect([sys.argv[1]], ['-p', 'ocitest.plugin']);"
-              "print(json.dumps({t.nodeid.split('::')[1]: [[str(n) for n in t.needs], t.requirements, t.may_skip_inline]"
+    script = ("import json, sys; from ocitest.skipplan import collect; "
+              "c = collect([sys.argv[1]], ['-p', 'ocitest.plugin']);"
+              "print(json.dumps({t.nodeid.split('::')[1]: "
+              "[[str(n) for n in t.needs], t.requirements, t.may_skip_inline]"
               " for t in c.tests} | {'problems': c.problems}))")
     out = subprocess.run([sys.executable, "-c", script, str(suite)], capture_output=True, text=True, timeout=60,
                          cwd=ROOT)

@@ -52,5 +52,6 @@ def test_each_skip_doctor_names_happens_in_a_real_run_with_the_same_reason(tmp_p
     assert not unforeseen, f"skips doctor neither predicted nor counted as possible: {unforeseen}"
     # A requirement doctor says gets no test run ends up "skip" in the verdict.
     outcomes = run.outcomes()
-    wrong = {rid: outcomes[rid] for rid in plan["unchecked_requirements"] if rid in outcomes and outcomes[rid] != "skip"}
+    wrong = {rid: outcomes[rid] for rid in plan["unchecked_requirements"]
+             if rid in outcomes and outcomes[rid] != "skip"}
     assert not wrong, f"doctor said no test of these runs, yet they were judged: {wrong}"

@@ -42,7 +42,8 @@ return Array.prototype.filter.call(document.querySelectorAll("tr.req"), function
 @pytest.fixture(scope="module")
 def browser():
     webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install -e '.[test]')")
-    from selenium.webdriver.chrome.service import Service
+    # selenium is optional (importorskip above), so this import cannot be at the top of the module.
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
     options = webdriver.ChromeOptions()
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
@@ -138,11 +139,13 @@ def test_the_outcome_filter_leaves_exactly_the_failing_requirements(browser, run
         click(browser, f"filter-outcome-{outcome}")
     failing = {rid for rid, outcome in run.outcomes().items() if outcome == "fail"}
     assert failing and set(browser.execute_script(VISIBLE_IDS)) == failing
-    assert browser.find_element("id", "shown-count").text == f"showing {len(failing)} of {len(run.report['requirements'])}"
+    total = len(run.report["requirements"])
+    assert browser.find_element("id", "shown-count").text == f"showing {len(failing)} of {total}"
     visible = browser.find_element("id", f"req-{sorted(failing)[0]}")
     assert visible.is_displayed()
     click(browser, "filter-outcome-pass")
-    assert set(browser.execute_script(VISIBLE_IDS)) == failing | {rid for rid, o in run.outcomes().items() if o == "pass"}
+    passing = {rid for rid, o in run.outcomes().items() if o == "pass"}
+    assert set(browser.execute_script(VISIBLE_IDS)) == failing | passing
 
 
 def test_the_level_filter(browser, runc_cli):
@@ -159,7 +162,8 @@ def test_the_level_filter(browser, runc_cli):
 def test_clicking_a_column_header_sorts_within_each_section(browser, runc_cli):
     run, page = runc_cli
     load(browser, page)
-    per_section = ('return Array.prototype.map.call(document.querySelectorAll("#requirements tbody.group"), function (g) {'
+    per_section = ('return Array.prototype.map.call('
+                   'document.querySelectorAll("#requirements tbody.group"), function (g) {'
                    '  return Array.prototype.map.call(g.querySelectorAll("tr.req"), function (r) {'
                    '    return [r.getAttribute("data-id"), r.getAttribute("data-outcome")]; }); });')
     header = browser.find_element("css selector", '#requirements th[data-sort-key="id"] button')
@@ -257,7 +261,7 @@ def matrix_inputs(runc_cli, crun_cli, tmp_path_factory) -> tuple[list[Path], lis
         (other, flipped), name, label = _pretend_other_runtime(runc_cli[0].report), "otherc", "otherc 0.1"
     reports = [runc_cli[0].report, crun_cli.report, other]
     paths = []
-    for stem, report in zip(("runc", "crun", name), reports):
+    for stem, report in zip(("runc", "crun", name), reports, strict=True):
         paths.append(folder / f"{stem}.json")
         paths[-1].write_text(json.dumps(report))
     return paths, reports, flipped, label

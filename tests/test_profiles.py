@@ -35,7 +35,8 @@ def test_an_unknown_profile_is_an_environment_problem_naming_the_known_ones():
 
 
 def test_an_unknown_profile_on_the_command_line_is_one_line_and_exit_2():
-    proc = subprocess.run([sys.executable, "-m", "ocitest.cli", "doctor", "--runtime", "/bin/true", "--profile", "nope"],
+    proc = subprocess.run([sys.executable, "-m", "ocitest.cli", "doctor",
+                           "--runtime", "/bin/true", "--profile", "nope"],
                           capture_output=True, text=True, timeout=60)
     if "must run as root" in proc.stderr:
         pytest.skip("needs root")

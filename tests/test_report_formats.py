@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from junitparser import JUnitXml, Properties
 from tap.parser import Parser
 
@@ -82,8 +83,6 @@ def _ocitest(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema():
-    from jsonschema import Draft202012Validator
-
     Draft202012Validator.check_schema(report_schema.schema())
 
 
@@ -114,7 +113,8 @@ def test_tap_parses_and_agrees_with_the_json_report(outputs):
     assert [p.expected_tests for p in plans] == [len(report["requirements"])]
     assert not [line for line in lines if line.category == "unknown"]
     assert [p.number for p in points] == list(range(1, len(report["requirements"]) + 1))
-    for point, req in zip(points, report["requirements"]):
+    # The numbers were just checked to be 1..len(requirements): one point per requirement.
+    for point, req in zip(points, report["requirements"], strict=True):
         assert point.description == f"- {req['id']}: {req['summary']}"
         assert point.skip == (req["outcome"] == "skip")
         assert point.ok == (req["outcome"] in ("pass", "skip"))

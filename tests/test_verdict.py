@@ -13,7 +13,8 @@ def outcome_of(outcome, rid="r", message=""):
 
 
 def test_a_failed_test_makes_its_requirement_fail_whatever_else_passed():
-    assert fold_requirement(req(), [outcome_of("pass"), outcome_of("fail", message="boom"), outcome_of("error")]).outcome == "fail"
+    outcomes = [outcome_of("pass"), outcome_of("fail", message="boom"), outcome_of("error")]
+    assert fold_requirement(req(), outcomes).outcome == "fail"
 
 
 def test_an_error_without_failures_is_an_error_not_a_pass():

@@ -55,7 +55,8 @@ def render(report: dict) -> str:
         _requirements(requirements),
         _evidence(requirements, report.get("tests") or []),
         f'<footer>Written by ocitest from a report of format {esc(report.get("format"))}. Requirements of the OCI '
-        f'Runtime Specification v{esc(report.get("spec_version"))} and of runtime-tools\' command-line interface.</footer>',
+        f'Runtime Specification v{esc(report.get("spec_version"))} and of runtime-tools\' '
+        'command-line interface.</footer>',
     ])
     return document(title, body)
 
@@ -75,14 +76,17 @@ def _header(report: dict) -> str:
         meaning = _MEANING.get(str(report.get("verdict")), "")
     line = (f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
             f"{counts.get('skipped', 0)} skipped, {counts.get('errors', 0)} errors")
-    tiles = [("MUST failed", counts.get("must_failed", 0), "bad"), ("SHOULD failed", counts.get("should_failed", 0), "warn"),
+    tiles = [("MUST failed", counts.get("must_failed", 0), "bad"),
+             ("SHOULD failed", counts.get("should_failed", 0), "warn"),
              ("passed", counts.get("passed", 0), "good"), ("skipped", counts.get("skipped", 0), ""),
              ("errors", counts.get("errors", 0), "warn")]
     tiles_html = "".join(f'<div class="count {cls if value else ""}"><b>{esc(value)}</b>{esc(name)}</div>'
                          for name, value, cls in tiles)
+    top_badge = badge(color, "PARTIAL" if report.get("interrupted") else verdict_text(report),
+                      element_id="verdict", big=True)
     return (
         '<header class="top">'
-        f'{badge(color, "PARTIAL" if report.get("interrupted") else verdict_text(report), element_id="verdict", big=True)}'
+        f'{top_badge}'
         f'<div><h1>OCI runtime compliance: {esc(runtime.get("version") or runtime.get("path"))}</h1>'
         f'<p class="verdict-line" id="verdict-line">{esc(verdict_text(report))} — {esc(line)}</p>'
         f'<p class="meaning">{esc(meaning)}</p></div></header>'
@@ -168,7 +172,8 @@ def _requirements(requirements: list[dict]) -> str:
     for req in requirements:
         sections.setdefault(str(req.get("section") or "(no section)"), []).append(req)
     outcomes = Counter(r.get("outcome") for r in requirements)
-    levels = Counter(r.get("level") for r in requirements)
+    # A requirement without a level counts under "", the data-level its row gets (see _requirement_row).
+    levels = Counter(str(r.get("level") or "") for r in requirements)
     controls = (
         '<div class="controls">'
         + filter_controls("outcome", "outcome", [(o, OUTCOME_LABEL[o], outcomes[o]) for o in OUTCOME_ORDER])
@@ -193,7 +198,8 @@ def _requirements(requirements: list[dict]) -> str:
     return (
         '<section id="requirements-section"><h2>Requirements by spec section</h2>'
         '<p class="meaning">Filter by outcome or level; click a column header to sort (within each section).</p>'
-        f'{controls}<table id="requirements" class="rows fixed">{_COLUMNS}<thead><tr>{head}</tr></thead>{"".join(groups)}</table>'
+        f'{controls}<table id="requirements" class="rows fixed">{_COLUMNS}<thead><tr>{head}</tr></thead>'
+        f'{"".join(groups)}</table>'
         '</section>'
     )
 
@@ -251,8 +257,8 @@ def _evidence(requirements: list[dict], tests: list[dict]) -> str:
                 continue
             anchor = f"t-{numbers[nodeid]}"
             if nodeid in shown:
-                parts.append(f'<p>The test <code>{esc(nodeid)}</code> also breaks <a href="#{anchor}">{esc(shown[nodeid])}</a>: '
-                             "its evidence is shown there.</p>")
+                parts.append(f'<p>The test <code>{esc(nodeid)}</code> also breaks '
+                             f'<a href="#{anchor}">{esc(shown[nodeid])}</a>: its evidence is shown there.</p>')
                 continue
             shown[nodeid] = rid
             parts.append(_test(test, anchor))
@@ -305,7 +311,8 @@ def _container(container: dict) -> str:
     if changes:
         rows = "".join(
             f'<tr><td>{esc(c.get("op"))}</td><td>{esc(c.get("path"))}</td>'
-            f'<td>{esc(_json(c["old"])) if "old" in c else ""}</td><td>{esc(_json(c["value"])) if "value" in c else ""}</td></tr>'
+            f'<td>{esc(_json(c["old"])) if "old" in c else ""}</td>'
+            f'<td>{esc(_json(c["value"])) if "value" in c else ""}</td></tr>'
             for c in changes)
         change_html = (f'<table class="changes"><thead><tr><th>op</th><th>path</th><th>default</th><th>used</th></tr>'
                        f"</thead><tbody>{rows}</tbody></table>")
@@ -315,9 +322,11 @@ def _container(container: dict) -> str:
     full = ("<details><summary>the whole config.json</summary>"
             f'<pre class="config">{esc(json.dumps(config, indent=2))}</pre></details>') if config is not None else ""
     return (f'<div class="container"><div><b>container</b> <code>{esc(container.get("id"))}</code></div>'
-            f'<div class="meta">bundle {esc(container.get("bundle"))}; ended: {esc(container.get("exit") or "not seen to end")}'
+            f'<div class="meta">bundle {esc(container.get("bundle"))}; '
+            f'ended: {esc(container.get("exit") or "not seen to end")}'
             f'</div>{change_html}{full}'
-            f'{_stream("program stdout", container.get("stdout"))}{_stream("program stderr", container.get("stderr"))}</div>')
+            f'{_stream("program stdout", container.get("stdout"))}'
+            f'{_stream("program stderr", container.get("stderr"))}</div>')
 
 
 def _json(value: object) -> str:

@@ -98,7 +98,9 @@ def render_text(reports: list[dict]) -> str:
     show_summary = summary_width >= MIN_SUMMARY
 
     def line(mark: str, rid: str, level: str, cells: list[str], summary: str) -> str:
-        text = f"{mark:<2}{rid:<{id_width}}  {level:<6}" + "".join(f"  {c:<{w}}" for c, w in zip(cells, widths))
+        # One cell per report, as one width per report: a mismatch is a bug, not something to cut short.
+        text = f"{mark:<2}{rid:<{id_width}}  {level:<6}" + "".join(
+            f"  {c:<{w}}" for c, w in zip(cells, widths, strict=True))
         if show_summary and summary:
             text += "  " + _clip(summary, summary_width)
         return text.rstrip()
@@ -107,10 +109,11 @@ def render_text(reports: list[dict]) -> str:
     rows_differ = "1 row differs" if differing == 1 else f"{differing} rows differ"
     out = [f"ocitest matrix: {len(table)} requirements x {len(reports)} runtimes, {rows_differ} (marked *)"]
     label_width = max(len(n) for n in names)
-    for name, report in zip(names, reports):
+    for name, report in zip(names, reports, strict=True):
         runtime = report.get("runtime") or {}
+        cgroup = (report.get("host") or {}).get("cgroup", "?")
         out.append(f"  {name:<{label_width}}  {verdict_text(report):<7}  {runtime.get('path')} "
-                   f"({runtime.get('version') or 'no version'}; {(report.get('host') or {}).get('cgroup', '?')} cgroups, "
+                   f"({runtime.get('version') or 'no version'}; {cgroup} cgroups, "
                    f"{duration_text(report.get('duration'))})")
     out.append("")
     out.append(line("", "requirement", "level", names, "summary"))
@@ -128,9 +131,11 @@ def render_text(reports: list[dict]) -> str:
 def render_html(reports: list[dict]) -> str:
     table = rows(reports)
     names = labels(reports)
-    cards = "".join(_card(name, report, index) for index, (name, report) in enumerate(zip(names, reports)))
+    cards = "".join(_card(name, report, index)
+                    for index, (name, report) in enumerate(zip(names, reports, strict=True)))
     levels = [(lv, lv, sum(1 for r in table if r.level == lv)) for lv in LEVEL_ORDER]
-    levels += [(lv, lv, sum(1 for r in table if r.level == lv)) for lv in sorted({r.level for r in table} - set(LEVEL_ORDER))]
+    levels += [(lv, lv, sum(1 for r in table if r.level == lv))
+               for lv in sorted({r.level for r in table} - set(LEVEL_ORDER))]
     differing = sum(1 for r in table if r.differs)
     controls = (
         '<div class="controls">'
@@ -170,7 +175,8 @@ def _card(name: str, report: dict, index: int) -> str:
              ("rootless", "yes" if runtime.get("rootless") else "no"),
              ("host", f"{host.get('kernel')}, {host.get('cgroup')} cgroups, {host.get('machine')}"),
              ("counts", f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
-                        f"{counts.get('passed', 0)} passed, {counts.get('skipped', 0)} skipped, {counts.get('errors', 0)} errors"),
+                        f"{counts.get('passed', 0)} passed, {counts.get('skipped', 0)} skipped, "
+                        f"{counts.get('errors', 0)} errors"),
              ("duration", duration_text(report.get("duration")))]
     rows_html = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     return (f'<div class="runtime" id="runtime-{index}"><h3>{badge(verdict_color(report), verdict_text(report))} '

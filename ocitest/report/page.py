@@ -103,8 +103,9 @@ def filter_controls(legend: str, attribute: str, values: list[tuple[str, str, in
     ``values`` are (value, label, count); the ids are ``filter-ATTRIBUTE-VALUE``.
     """
     boxes = "".join(
-        f'<label class="chip {esc(value)}"><input type="checkbox" class="filter" id="filter-{esc(attribute)}-{esc(value)}" '
-        f'data-attr="{esc(attribute)}" value="{esc(value)}" checked> {esc(label)} <span class="n">{count}</span></label>'
+        f'<label class="chip {esc(value)}"><input type="checkbox" class="filter" '
+        f'id="filter-{esc(attribute)}-{esc(value)}" data-attr="{esc(attribute)}" value="{esc(value)}" checked> '
+        f'{esc(label)} <span class="n">{count}</span></label>'
         for value, label, count in values
     )
     return f'<fieldset class="filters"><legend>{esc(legend)}</legend>{boxes}</fieldset>'
@@ -152,12 +153,14 @@ fieldset.filters { border: 1px solid var(--line); border-radius: 6px; padding: .
 fieldset.filters legend { color: var(--grey); font-size: .85rem; padding: 0 .3rem; }
 label.chip { display: inline-block; margin-right: .6rem; cursor: pointer; white-space: nowrap; }
 label.chip .n { color: var(--grey); font-size: .85em; }
-input#filter-text { font: inherit; padding: .25rem .5rem; border: 1px solid var(--line); border-radius: 4px; width: 18rem; }
+input#filter-text { font: inherit; padding: .25rem .5rem; border: 1px solid var(--line); border-radius: 4px;
+                    width: 18rem; }
 .shown { color: var(--grey); }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
 thead th { position: sticky; top: 0; background: #fff; box-shadow: 0 1px 0 var(--line); z-index: 1; }
-th button.sort { font: inherit; font-weight: 700; border: 0; background: none; padding: 0; cursor: pointer; color: inherit; }
+th button.sort { font: inherit; font-weight: 700; border: 0; background: none; padding: 0; cursor: pointer;
+                 color: inherit; }
 th button.sort::after { content: " \\2195"; color: #aab; font-weight: 400; }
 th[aria-sort="ascending"] button.sort::after { content: " \\2191"; color: var(--ink); }
 th[aria-sort="descending"] button.sort::after { content: " \\2193"; color: var(--ink); }
@@ -196,7 +199,8 @@ details.test > summary { font-weight: 600; }
 .container { margin: .6rem 0 .9rem; padding-left: .8rem; border-left: 3px solid #b8c4d6; }
 table.changes { width: auto; margin: .3rem 0; font-size: .9em; }
 table.changes td, table.changes th { padding: .15rem .5rem; }
-table.changes td { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .86em; overflow-wrap: anywhere; }
+table.changes td { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .86em;
+                   overflow-wrap: anywhere; }
 table#matrix td.cell { text-align: center; }
 table#matrix td.id { white-space: nowrap; }
 td.cell.pass { background: var(--green-bg); } td.cell.fail { background: var(--red-bg); }
