@@ -55,6 +55,16 @@ def difference(expected: bytes, got: bytes) -> str:
             f"(sent {expected[common:common + 16]!r}, got {got[common:common + 16]!r})")
 
 
+def assert_bytes_arrived(expected: bytes, got: bytes, what: str) -> None:
+    """Fail, saying where the bytes part, when ``got`` is not ``expected``.
+
+    Not a plain ``assert got == expected``: pytest explains a failed ``==`` with a line-by-line diff of
+    both values, which for a megabyte takes minutes (and pytest computes it in full when $CI is set).
+    """
+    if got != expected:
+        raise AssertionError(f"{what}: {difference(expected, got)}")
+
+
 class Feeder:
     """Writes ``data`` to the container's stdin from a thread, then closes it (EOF).
 
@@ -126,7 +136,7 @@ def test_megabyte_of_binary_stdin_reaches_the_program_intact(new_container):
     container.wait_exit()
     feeder.join(container.timeouts.wait)
     got = saved_stdin(container)
-    assert got == data, f"binary data written to create's stdin: {difference(data, got)}"
+    assert_bytes_arrived(data, got, "binary data written to create's stdin")
 
 
 @requirement("cli.create-stdin-passthrough")
@@ -187,9 +197,7 @@ def test_create_does_not_seek_a_file_given_as_stdin(new_container):
     if got == content:
         raise AssertionError(f"create's stdin was a file at offset {offset}; the program read it from its start "
                              f"(its stdin does not share the caller's file offset)")
-    assert got == content[offset:], (
-        f"the program read from its stdin (a file at offset {offset}): {difference(content[offset:], got)}"
-    )
+    assert_bytes_arrived(content[offset:], got, f"the program read from its stdin (a file at offset {offset})")
 
 
 @pytest.mark.parametrize("fd", [pytest.param(fd, marks=requirement(STREAM_REQUIREMENT[fd]), id=STREAM_NAME[fd])
@@ -203,10 +211,8 @@ def test_megabyte_of_binary_output_arrives_intact_and_alone(new_container, fd):
     out, err = container.stdio.read_to_eof(container.timeouts.wait)
     container.wait_exit()
     got = out if fd == 1 else err
-    assert got == data, (
-        f"the program wrote {len(data)} random bytes to its {STREAM_NAME[fd]}; on create's {STREAM_NAME[fd]}: "
-        f"{difference(data, got)}"
-    )
+    assert_bytes_arrived(data, got, f"the program wrote {len(data)} random bytes to its {STREAM_NAME[fd]}; "
+                                    f"on create's {STREAM_NAME[fd]}")
 
 
 # -- terminal true: create leaves stdin alone --------------------------------------------------------
