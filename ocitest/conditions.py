@@ -182,24 +182,14 @@ def mentions(features: object, key: str) -> bool:
 def unclaimed(info: RuntimeInfo, key: str) -> str | None:
     """Why the runtime does not claim ``key`` (None when its `features` mention it).
 
-    The one way to ask about a claim: the ``claims`` condition below, and ``skip_unless_claimed``
-    for a check that learns the key only while it runs.
+    The one way to ask about a claim; checks declare it with ``@needs("claims", key)``, which
+    ``ocitest doctor`` sees before a run.
     """
     if info.features is None:
         return f"the runtime has no `features` command, so it does not claim `{key}`"
     if not mentions(info.features, key):
         return f"the runtime's features do not claim `{key}`"
     return None
-
-
-def skip_unless_claimed(runtime_info: RuntimeInfo, key: str) -> None:
-    """Skip the calling test, with the reason, unless the runtime's features mention ``key``.
-
-    Prefer the marker ``@needs("claims", key)``, which ``ocitest doctor`` sees before a run.
-    """
-    reason = unclaimed(runtime_info, key)
-    if reason is not None:
-        pytest.skip(reason)
 
 
 @condition("claims")
