@@ -25,11 +25,11 @@ from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, scratch_base
 from .rootfs import build_rootfs
 from .runstate import (
-    CALLS,
     CONTAINER_SNAPSHOTS,
     DID_NOT_PASS,
     FAILURE,
     NO_RUNTIME,
+    RECORD,
     STATE,
     requirement_ids,
     runtime_self_description,
@@ -85,10 +85,10 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 @pytest.fixture
 def runtime(ocitest_harness: Harness, request: pytest.FixtureRequest) -> Runtime:
-    """The runtime under test, recording each call for this test's report."""
-    calls: list[Event] = []
-    request.node.stash[CALLS] = calls
-    return ocitest_harness.info.new_runtime(ocitest_harness.timeouts.runtime, calls)
+    """The runtime under test, recording each call (and the harness's steps) in this test's record."""
+    record: list[Event] = []
+    request.node.stash[RECORD] = record
+    return ocitest_harness.info.new_runtime(ocitest_harness.timeouts.runtime, record)
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def new_container(ocitest_harness: Harness, runtime: Runtime, new_bundle: Callab
     keep_dir = request.config.getoption("ocitest_keep_failed")
     if keep_dir and made and request.node.stash.get(DID_NOT_PASS, False):
         # The bundles are still there (new_bundle removes them after this fixture).
-        reproducer.keep(Path(keep_dir), request.node.nodeid, made, request.node.stash.get(CALLS, []),
+        reproducer.keep(Path(keep_dir), request.node.nodeid, made, request.node.stash.get(RECORD, []),
                         ocitest_harness.bundles.rootfs_template, requirements=requirement_ids(request.node),
                         failure=request.node.stash.get(FAILURE, ""))
     if problems:

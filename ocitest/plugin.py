@@ -22,11 +22,11 @@ from .preflight import preflight
 from .report import junit
 from .requirements import load_catalog
 from .runstate import (
-    CALLS,
     CONTAINER_SNAPSHOTS,
     DID_NOT_PASS,
     FAILURE,
     NO_RUNTIME,
+    RECORD,
     STATE,
     RunState,
     is_worker,
@@ -161,7 +161,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             item.stash[DID_NOT_PASS] = True
             item.stash[FAILURE] = f"{report.when}: {phase_message(report.longrepr)}\n\n{report.longreprtext}"
         if report.when == "teardown":
-            record = item.stash.get(CALLS, [])
+            record = item.stash.get(RECORD, [])
             info["calls"] = [c.to_json() for c in runtime_calls(record)]
             if item.stash.get(DID_NOT_PASS, False) or report.failed:
                 info["containers"] = [c.to_json() for c in item.stash.get(CONTAINER_SNAPSHOTS, [])]

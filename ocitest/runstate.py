@@ -36,7 +36,7 @@ STATE = pytest.StashKey[RunState]()
 
 #: Per test: its record (``runtime`` fixture): the runtime calls and the harness's steps, in order
 #: (events.py); the report takes the calls, a reproducer replays all of it.
-CALLS = pytest.StashKey[list[Event]]()
+RECORD = pytest.StashKey[list[Event]]()
 #: Per test: ``evidence.ContainerEvidence`` of each container, taken before teardown removes them.
 CONTAINER_SNAPSHOTS = pytest.StashKey[list]()
 #: Per test: whether setup or the test itself did not pass (so its containers are worth keeping).
