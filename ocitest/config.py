@@ -1,7 +1,9 @@
 """The default config.json: bundles/config.json, plus the exchange mount.
 
-The template follows ``runc spec`` (namespaces, default mounts, masked and readonly paths,
-capabilities, rlimits, device cgroup deny-all), with ``terminal`` off. Added here: one bind
+The template follows ``runc spec`` as runc 1.5 writes it (namespaces, default mounts, masked and
+readonly paths, rlimits, device cgroup deny-all, and the capabilities in the bounding, permitted and
+effective sets only: an ambient set without the same inheritable set is one the kernel cannot
+raise, and newer runcs warn about it on create's stderr), with ``terminal`` off. Added here: one bind
 mount, the bundle's exchange folder at ``/ocitest``, where programs and hooks inside the
 container leave facts for the host to read (its source differs per bundle).
 """
@@ -20,16 +22,12 @@ EXCHANGE_DIR = "/ocitest"
 
 @functools.cache
 def _template() -> dict:
-    template = load_json("config.json")
-    # Behaviour kept from when the template was Python: the four capability sets were one shared
-    # list, and deepcopy keeps that aliasing, so a test editing one set edits all four (this
-    # decides config.capabilities-ungrantable today). Issue 12 makes the sets independent; until
-    # then the aliasing is restored here, on purpose.
-    sets = template["process"]["capabilities"]
-    shared = sets["bounding"]
-    for name in sets:
-        sets[name] = shared
-    return template
+    """The parsed template, read once; callers get a deep copy, so no two configs share a list.
+
+    The capability sets are separate lists (as ``runc spec`` writes them): a check that adds a
+    capability to one set changes only that set.
+    """
+    return load_json("config.json")
 
 
 def default_config(oci_version: str, exchange_source: str, *, rootless: bool = False) -> dict:
