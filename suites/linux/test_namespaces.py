@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -347,7 +348,16 @@ def test_a_user_namespace_does_not_chown_the_filesystems(new_container, new_bund
 # -- time namespace offsets -------------------------------------------------------------------
 
 
-OFFSETS = {"monotonic": {"secs": 3 * 86400, "nanosecs": 5000}, "boottime": {"secs": -7200, "nanosecs": 0}}
+def offsets_the_host_can_take() -> dict:
+    """A forward monotonic offset and a backward boottime one the kernel accepts on this host now.
+
+    The kernel refuses (ERANGE) an offset that would put a clock before zero, so the backward
+    offset is half of the host's boottime (whole seconds, so a few seconds of uptime suffice),
+    never more than two hours. The two clocks get different offsets in each direction, so a runtime
+    that swaps them, drops the sign or ignores the nanoseconds shows.
+    """
+    back = min(7200, int(time.clock_gettime(time.CLOCK_BOOTTIME)) // 2)
+    return {"monotonic": {"secs": 3 * 86400, "nanosecs": 5000}, "boottime": {"secs": -back, "nanosecs": 0}}
 
 
 @requirement("linux.time-offsets")
@@ -361,9 +371,10 @@ def test_time_offsets_shift_the_clocks(new_container, new_bundle):
     if not call.ok:
         pytest.skip(refused_reason(call))
     plain.remove()
+    offsets = offsets_the_host_can_take()
     bundle = new_bundle()
     with_namespace(bundle, "time")
-    bundle.config["linux"]["timeOffsets"] = OFFSETS
+    bundle.config["linux"]["timeOffsets"] = offsets
     container = new_container(probe.waiting(), bundle=bundle)
     call = create(container, check=False)
     assert call.ok, f"the runtime takes a time namespace but refuses timeOffsets: {call.describe()}"
@@ -374,4 +385,4 @@ def test_time_offsets_shift_the_clocks(new_container, new_bundle):
         clock, secs, nanosecs = line.split()
         seen[clock] = {"secs": int(secs), "nanosecs": int(nanosecs)}
     container.finish()
-    assert seen == OFFSETS, f"timeOffsets are {OFFSETS}; the container's timens_offsets are {seen}"
+    assert seen == offsets, f"timeOffsets are {offsets}; the container's timens_offsets are {seen}"
