@@ -170,46 +170,6 @@ def _features_command(ctx: Context) -> str | None:
     return no_features_command(ctx.info)
 
 
-def mentions(features: object, key: str) -> bool:
-    """Whether ``key`` is a key or a listed name anywhere in the runtime's Features structure."""
-    if isinstance(features, dict):
-        return key in features or any(mentions(v, key) for v in features.values())
-    if isinstance(features, list):
-        return key in features or any(mentions(v, key) for v in features)
-    return False
-
-
-def unclaimed(info: RuntimeInfo, key: str) -> str | None:
-    """Why the runtime does not claim ``key`` (None when its `features` mention it).
-
-    The one way to ask about a claim; checks declare it with ``@needs("claims", key)``, which
-    ``ocitest doctor`` sees before a run.
-    """
-    if info.features is None:
-        return f"the runtime has no `features` command, so it does not claim `{key}`"
-    if not mentions(info.features, key):
-        return f"the runtime's features do not claim `{key}`"
-    return None
-
-
-@condition("claims")
-def _claims(ctx: Context, key: str) -> str | None:
-    """The runtime's `features` mention the key (it claims to support an optional field)."""
-    return unclaimed(ctx.info, key)
-
-
-@condition("claims_seccomp_action")
-def _claims_seccomp_action(ctx: Context, action: str) -> str | None:
-    """The runtime's `features` list the seccomp action."""
-    features = ctx.info.features
-    if features is None:
-        return f"the runtime has no `features` command, so it does not claim {action}"
-    actions = ((features.get("linux") or {}).get("seccomp") or {}).get("actions") or []
-    if action not in actions:
-        return f"the runtime's features do not list {action} among seccomp actions"
-    return None
-
-
 @condition("program_visible_from_host")
 def _program_visible_from_host(ctx: Context) -> str | None:
     """The state pid is the program itself, so host-side /proc views of it are the container process's."""

@@ -29,29 +29,6 @@ def reason(name: str, *params, runtime: RuntimeInfo | None = None, options=None)
     return Evaluator(Context(runtime or info({}), options)).reason(Need(name, params))
 
 
-def test_a_runtime_without_features_claims_nothing():
-    assert reason("claims", "intelRdt", runtime=info(None)) == \
-        "the runtime has no `features` command, so it does not claim `intelRdt`"
-
-
-def test_a_runtime_whose_features_lack_the_key_does_not_claim_it():
-    assert reason("claims", "intelRdt", runtime=info({"linux": {"namespaces": ["pid"]}})) == \
-        "the runtime's features do not claim `intelRdt`"
-
-
-def test_a_key_anywhere_in_the_features_is_a_claim():
-    assert reason("claims", "intelRdt", runtime=info({"linux": {"intelRdt": {"enabled": True}}})) is None
-
-
-def test_seccomp_actions_are_read_from_the_features():
-    with_notify = info({"linux": {"seccomp": {"actions": ["SCMP_ACT_NOTIFY"]}}})
-    assert reason("claims_seccomp_action", "SCMP_ACT_NOTIFY", runtime=with_notify) is None
-    assert reason("claims_seccomp_action", "SCMP_ACT_NOTIFY", runtime=info({})) == \
-        "the runtime's features do not list SCMP_ACT_NOTIFY among seccomp actions"
-    assert reason("claims_seccomp_action", "SCMP_ACT_NOTIFY", runtime=info(None)) == \
-        "the runtime has no `features` command, so it does not claim SCMP_ACT_NOTIFY"
-
-
 def test_a_sandboxed_profile_hides_the_program_from_host_side_views():
     sandboxed = info({}, profile="runsc")
     assert sandboxed.profile.sandboxed, "the runsc profile is expected to be a sandbox"
@@ -105,8 +82,8 @@ def test_each_condition_is_evaluated_once_per_context():
 
 @pytest.mark.parametrize("name, params, words", [
     ("no_such_condition", (), "no such condition"),
-    ("claims", (), "missing a required argument"),
-    ("claims", ("a", "b"), "too many positional arguments"),
+    ("machine_in", (), "missing a required argument"),
+    ("features_command", ("a",), "too many positional arguments"),
     ("machine_in", ("list", ["x86_64"]), "hashable"),
 ])
 def test_a_wrong_marker_fails_when_the_suite_is_imported(name, params, words):

@@ -8,8 +8,8 @@ import sys
 
 from .conftest import ROOT, needs_root_and, run_ocitest
 
-#: A cheap selection holding host-fact skips (cgroups, resctrl, SELinux), runtime-claim skips
-#: (netDevices, memoryPolicy, ioPriority) and parameter-set preconditions (rlimits).
+#: A cheap selection holding host-fact skips (cgroups, resctrl, SELinux, NUMA) and parameter-set
+#: preconditions (rlimits).
 SUBSET = ("--suite", "config", "--suite", "linux", "-k", "cgroup or misc or linux_process or rlimit")
 
 

@@ -3,6 +3,10 @@
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configHostname
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configAnnotations
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configExtensibility
+
+Left out: the `org.opencontainers.image.stopSignal` annotation (config.stop-signal-annotation). The
+runtime's kill always has a signal to send (runtime.md: the specified signal; the command-line
+document: TERM when `--signal` is not given), so the annotation is for the caller who picks it.
 """
 
 import pytest
@@ -16,17 +20,33 @@ def run_with(new_container, new_bundle, args, edit) -> tuple[object, str]:
     return new_container(args, bundle=bundle).run_to_exit()
 
 
+def run_unless_refused(new_container, new_bundle, args, **fields) -> str:
+    """Run ``args`` with ``fields`` set in the config; the program's output.
+
+    A runtime that cannot apply a field refuses the config with an error (runtime.md#runtimeCreate):
+    compliant, so the check is skipped, naming the error.
+    """
+    bundle = new_bundle()
+    bundle.config.update(fields)
+    container = new_container(args, bundle=bundle)
+    container.create_unless_refused(", ".join(f"`{name}`" for name in fields))
+    container.start()
+    container.wait_exit()
+    return container.output()
+
+
 @requirement("config.hostname")
 def test_the_program_sees_the_configured_hostname(new_container, new_bundle):
-    _, out = run_with(new_container, new_bundle, probe.sh(probe.say("hostname", "$(uname -n)")),
-                      lambda c: c.update(hostname="ocitest-h0stname"))
+    out = run_unless_refused(new_container, new_bundle, probe.sh(probe.say("hostname", "$(uname -n)")),
+                             hostname="ocitest-h0stname")
     assert probe.facts(out).get("hostname") == ["ocitest-h0stname"], f"hostname: the program saw {out!r}"
 
 
 @requirement("config.domainname")
 def test_the_program_sees_the_configured_domainname(new_container, new_bundle):
-    _, out = run_with(new_container, new_bundle, probe.sh(probe.say("domain", "$(cat /proc/sys/kernel/domainname)")),
-                      lambda c: c.update(domainname="ocitest.example"))
+    out = run_unless_refused(new_container, new_bundle,
+                             probe.sh(probe.say("domain", "$(cat /proc/sys/kernel/domainname)")),
+                             domainname="ocitest.example")
     assert probe.facts(out).get("domain") == ["ocitest.example"], f"domainname: the program saw {out!r}"
 
 
@@ -69,16 +89,3 @@ def test_an_invalid_value_is_an_error(new_container, new_bundle, breakage):
     call = container.attempt()
     assert call.failed, f"{what} was accepted: {call.describe()}"
     assert not container.exchange_file("ran").exists(), f"the program ran with {what}"
-
-
-@requirement("config.stop-signal-annotation")
-def test_kill_without_a_signal_sends_the_stop_signal_annotation(new_container, new_bundle, runtime):
-    bundle = new_bundle()
-    bundle.config["annotations"] = {"org.opencontainers.image.stopSignal": "SIGUSR1"}
-    container = new_container(probe.waiting(*probe.report_signals("USR1", "TERM")), bundle=bundle).launch()
-    call = runtime.call("kill", container.id)
-    assert call.ok, f"kill without a signal failed: {call.describe()}"
-    output = container.read_until("ocitest:signal ")
-    container.finish()
-    received = probe.facts(output).get("signal")
-    assert received == ["USR1"], f"the stop signal annotation is SIGUSR1; kill without a signal delivered {received}"
