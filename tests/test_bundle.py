@@ -34,9 +34,17 @@ def test_the_default_config_is_the_template_plus_the_exchange_mount():
     assert config == {**template, "ociVersion": "1.2.0"}
 
 
-def test_the_capability_sets_are_one_list_until_issue_12():
+def test_each_capability_set_is_its_own_list_and_none_asks_for_ambient():
+    """A check that adds a capability to one set changes that set only (they were once one shared list).
+
+    No ambient set (nor inheritable), as `runc spec` writes: ambient without inheritable cannot be raised.
+    """
     sets = default_config("1.0.2", "/e")["process"]["capabilities"]
-    assert all(sets[name] is sets["bounding"] for name in sets)
+    assert sorted(sets) == ["bounding", "effective", "permitted"]
+    sets["bounding"].append("CAP_SYS_ADMIN")
+    assert all("CAP_SYS_ADMIN" not in sets[name] for name in sets if name != "bounding")
+    fresh = default_config("1.0.2", "/e")["process"]["capabilities"]
+    assert "CAP_SYS_ADMIN" not in fresh["bounding"], "an edit reached the template"
 
 
 def test_a_cgroups_path_is_set_and_recorded(tmp_path):

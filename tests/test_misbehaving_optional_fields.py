@@ -54,8 +54,9 @@ def test_a_silently_ignored_optional_field_is_red(field: str, tmp_path: Path):
     if baseline.outcomes().get(expected) != "pass":
         pytest.skip(f"{REAL} itself does not pass {expected} ({baseline.outcomes().get(expected)}), so dropping "
                     f"{field} shows nothing; set OCITEST_REAL_RUNTIME to a runtime that applies it")
-    run = run_ocitest(made(tmp_path / "bad"), "--runtime", str(BAD_RUNTIMES / "drops_field"), *REAL_ARGS, "--suite", suite,
-                      "-k", selection, env={"OCITEST_DROP_FIELD": field, "OCITEST_REAL_RUNTIME": REAL})
+    run = run_ocitest(made(tmp_path / "bad"), "--runtime", str(BAD_RUNTIMES / "drops_field"), *REAL_ARGS,
+                      "--suite", suite, "-k", selection,
+                      env={"OCITEST_DROP_FIELD": field, "OCITEST_REAL_RUNTIME": REAL})
     assert_red_on_exactly(run, baseline, {expected}, f"dropping {field}")
 
 
