@@ -18,12 +18,13 @@ import errno
 import os
 import stat
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ocitest import HarnessError, load_catalog, needs, probe, provisions, requirement
-from ocitest.host import Mount, mount8_tmpfs, mounts_of
+from ocitest.host import Mount, mount8_bind, mount8_tmpfs, mounts_of
 
 MNT = "/mnt/ocitest"
 
@@ -72,15 +73,16 @@ def inside(container, path: str) -> str:
 # -- mount(8), the oracle ----------------------------------------------------------------------
 
 
-def mount8(options: tuple[str, ...]) -> tuple[frozenset, frozenset]:
-    """The flags mount(8) gives a tmpfs mounted with ``options`` (see ocitest.host.mount8_tmpfs).
+def mount8(options: tuple[str, ...], kind: str = "tmpfs") -> tuple[frozenset, frozenset]:
+    """The flags mount(8) gives a tmpfs mounted with ``options``, or (``kind`` "bind") a bind mount
+    of a fresh tmpfs (see ocitest.host.mount8_tmpfs and mount8_bind).
 
     That mount(8) accepts ``options`` at all is the check's precondition ``mount8_tmpfs``.
     """
-    made, why = mount8_tmpfs(options)
+    made, why = (mount8_bind if kind == "bind" else mount8_tmpfs)(options)
     if made is None:
-        raise HarnessError(f"mount(8) refuses a tmpfs with {list(options)} although the precondition said it "
-                           f"accepts them: {why}")
+        raise HarnessError(f"mount(8) refuses a {kind} mount with {list(options)} although the precondition said "
+                           f"it accepts them: {why}")
     return flag_view(made)
 
 
@@ -143,22 +145,30 @@ def try_create(new_container, bundle):
 @requirement("config.mounts-in-order")
 @needs("program_visible_from_host")
 def test_mounts_are_made_in_the_listed_order(new_container, new_bundle):
+    """Three cases the order decides: two mounts on one destination (the later one is on top), a
+    parent listed before a mount nested in it (the nested one stays visible) and a mount nested in
+    a parent listed after it (the parent, mounted later, hides it). A runtime that sorts the
+    entries, parents first, gets the last case wrong."""
     bundle = new_bundle()
     first, second = source_dir(bundle, "first", "first"), source_dir(bundle, "second", "second")
     add_mount(bundle, f"{MNT}/stack", ["rbind"], source=str(first), fstype="bind")
     add_mount(bundle, f"{MNT}/stack", ["rbind"], source=str(second), fstype="bind")
     add_mount(bundle, f"{MNT}/nest", ["size=1m"])
     add_mount(bundle, f"{MNT}/nest/inner", ["rbind"], source=str(first), fstype="bind")
-    container = created(new_container, bundle, "two mounts on one destination and a nested mount")
+    add_mount(bundle, f"{MNT}/cover/inner", ["rbind"], source=str(first), fstype="bind")
+    add_mount(bundle, f"{MNT}/cover", ["size=1m"])
+    container = created(new_container, bundle, "two mounts on one destination and nested mounts")
     seen = Path(inside(container, f"{MNT}/stack/marker")).read_text().strip()
     assert seen == "second", f"{MNT}/stack shows the {seen!r} source on top: the mounts were not made in order"
     assert Path(inside(container, f"{MNT}/nest/inner/marker")).exists(), (
         f"{MNT}/nest/inner is hidden: the tmpfs at {MNT}/nest was mounted after the mount nested in it"
     )
-    ours = [m.point for m in container_mounts(container) if m.point.startswith(MNT)]
-    assert ours == [f"{MNT}/stack", f"{MNT}/stack", f"{MNT}/nest", f"{MNT}/nest/inner"], (
-        f"the container's mount table has the mounts in this order: {ours}"
+    assert not Path(inside(container, f"{MNT}/cover/inner/marker")).exists(), (
+        f"{MNT}/cover/inner, listed before the tmpfs at {MNT}/cover, is visible: the tmpfs was mounted first"
     )
+    ours = [m.point for m in container_mounts(container) if m.point.startswith(MNT)]
+    listed = [m["destination"] for m in bundle.config["mounts"] if m["destination"].startswith(MNT)]
+    assert ours == listed, f"the mounts were listed as {listed}; the container's mount table has them as {ours}"
 
 
 @requirement("config.mount-relative-destination")
@@ -298,21 +308,57 @@ DEVICE_EFFECT = needs("privileged", "make a device node on the mount to see the 
                                     "needs CAP_MKNOD in the initial user namespace)")
 
 
-@pytest.mark.parametrize("option", [
-    pytest.param(o, marks=[requirement(f"config.mount-option-{o}"), needs("mount8_tmpfs", *flag_options(o)),
-                           *([DEVICE_EFFECT] if o in ("dev", "nodev") else [])])
-    for o in FLAG_OPTIONS])
+#: The options checked on a bind mount too: the per-mount flags, which mount(8) applies to a bind by
+#: remounting it, each where applying it or not gives a different mount. (`strictatime` is left out:
+#: mount(8) on a bind gives `relatime` with it; the superblock options, `sync`, `iversion`, ..., do
+#: not change a bind mount.)
+BIND_FLAG_OPTIONS = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "noatime", "atime",
+                     "nodiratime", "diratime", "nosymfollow", "symfollow"]
+
+
+def flag_params(options: list[str]) -> list:
+    return [pytest.param(o, marks=[requirement(f"config.mount-option-{o}"), needs("mount8_tmpfs", *flag_options(o)),
+                                   *([DEVICE_EFFECT] if o in ("dev", "nodev") else [])])
+            for o in options]
+
+
+@pytest.mark.parametrize("option", flag_params(FLAG_OPTIONS))
 @needs("program_visible_from_host")
 def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, new_bundle):
+    check_flag_option("tmpfs", option, new_container, new_bundle)
+
+
+@pytest.mark.parametrize("option", flag_params(BIND_FLAG_OPTIONS))
+@needs("program_visible_from_host")
+@needs("privileged", "mount a tmpfs on the host (the bind source of the check)")
+def test_flag_option_gives_a_bind_mount_what_mount8_gives(option, new_container, new_bundle):
+    """Container engines make most mounts as bind mounts (a read-only volume is `rbind` and `ro`): the
+    options must hold there as on a filesystem mounted anew."""
+    check_flag_option("bind", option, new_container, new_bundle)
+
+
+def flag_entry(bundle, kind: str, dest: str, options: list[str]) -> dict:
+    """A tmpfs at ``dest`` with ``options``, or (``kind`` "bind") an rbind of a fresh host tmpfs."""
+    if kind == "tmpfs":
+        return add_mount(bundle, dest, options)
+    source = bundle.path / "bind-source"
+    source.mkdir()
+    bundle.hold(provisions.mount(source, "-t", "tmpfs", "-o", "mode=755", "ocitest-bind-source"))
+    return add_mount(bundle, dest, ["rbind", *options], source=str(source), fstype="bind")
+
+
+def check_flag_option(kind: str, option: str, new_container, new_bundle) -> None:
+    """``option`` (after its opposite, where it has one) on a mount of ``kind`` gives the flags mount(8)
+    gives the same kind of mount, and the flag's effect where it is cheap to see."""
     options = flag_options(option)
-    expected = mount8(tuple(options))
+    expected = mount8(tuple(options), kind)
     bundle = new_bundle()
     dest = f"{MNT}/{option}"
-    add_mount(bundle, dest, options)
+    entry = flag_entry(bundle, kind, dest, options)
     container, call = try_create(new_container, bundle)
     if call.failed and option in UNDOES:
         alone = new_bundle()
-        add_mount(alone, dest, [option])
+        flag_entry(alone, kind, dest, [option])
         _, alone_call = try_create(new_container, alone)
         if alone_call.ok:
             pytest.skip(f"the runtime refuses `{UNDOES[option]}`, which this check puts before `{option}` to have "
@@ -322,11 +368,12 @@ def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, ne
         if load_catalog()[f"config.mount-option-{option}"].level == "MAY":
             pytest.skip(f"the runtime does not implement `{option}` (a MAY): {call.describe()}")
         raise AssertionError(f"the runtime refuses `{option}`, which it SHOULD implement: {call.describe()}")
-    assert call.ok, f"create failed for a tmpfs with options {options}: {call.describe()}"
+    what = f"a {kind} mount with options {entry['options']}"
+    assert call.ok, f"create failed for {what}: {call.describe()}"
     mount = top_mount(container, dest)
     got = flag_view(mount)
     assert got == expected, (
-        f"with options {options} the container's mount is {mount.describe()}; mount(8) gives per-mount "
+        f"with {what} the container's mount is {mount.describe()}; mount(8) gives per-mount "
         f"[{','.join(sorted(expected[0]))}], superblock [{','.join(sorted(expected[1]))}]"
     )
     # Where the flag has a cheap effect, the effect too.
@@ -335,9 +382,10 @@ def test_flag_option_gives_the_mount_what_mount8_gives(option, new_container, ne
         problem = probe_effect(container, f"{dest}/{name}")
         if option == restricting:
             assert problem is not None and problem.errno == code, (
-                f"{action} the `{option}` mount {dest} gave {problem!r}, not {errno.errorcode[code]}")
+                f"{action} the `{option}` {kind} mount {dest} gave {problem!r}, not {errno.errorcode[code]}")
         else:
-            assert problem is None, f"{action} the `{option}` mount {dest} (after `{restricting}`) failed: {problem!r}"
+            assert problem is None, (
+                f"{action} the `{option}` {kind} mount {dest} (after `{restricting}`) failed: {problem!r}")
 
 
 @requirement("config.mount-option-remount")
@@ -401,7 +449,10 @@ def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
     assert not lost, f"`rbind` left out these submounts of the source: {lost}"
 
 
-#: option -> (options of the entry, what the top mount and each submount must satisfy, its wording).
+#: option -> (options of the entry, whether it reaches the submounts, what the top mount and each
+#: submount must show in mountinfo, its wording). The kernel's own account of a mount's propagation
+#: is mountinfo's optional fields: ``shared:N`` (in a peer group), ``master:N`` (a slave of one),
+#: ``unbindable``, none for private.
 PROPAGATION = {
     "shared": (["rbind", "shared"], False, Mount.shared, "shared"),
     "rshared": (["rbind", "rshared"], True, Mount.shared, "shared"),
@@ -409,12 +460,13 @@ PROPAGATION = {
                 lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
     "rprivate": (["rbind", "rprivate"], True,
                  lambda m: not m.shared() and not m.slave() and not m.unbindable(), "private"),
-    # Both runtimes' default root propagation already makes a bind mount a slave; the mount is made
-    # shared first so that `slave` has something to change (mount(8) applies them in order).
-    "slave": (["rbind", "shared", "slave"], False,
-              lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
-    "rslave": (["rbind", "rshared", "rslave"], True,
-               lambda m: not m.shared() and not m.unbindable(), "a slave, not shared"),
+    # A slave has a master (``master:N``); a private mount has none. Both runtimes' default root
+    # propagation already makes a bind mount a slave; the mount is made shared first so that `slave`
+    # has something to change (mount(8) applies them in order).
+    "slave": (["rbind", "shared", "slave"], False, lambda m: m.slave() and not m.unbindable(),
+              "a slave (master:N)"),
+    "rslave": (["rbind", "rshared", "rslave"], True, lambda m: m.slave() and not m.unbindable(),
+               "a slave (master:N)"),
     "unbindable": (["rbind", "unbindable"], False, Mount.unbindable, "unbindable"),
     "runbindable": (["rbind", "runbindable"], True, Mount.unbindable, "unbindable"),
 }
@@ -436,12 +488,86 @@ def test_propagation_option_sets_the_mount_propagation(option, new_container, ne
         add_mount(plain, dest, ["rbind", option], source=str(tree), fstype="bind")
         _, plain_call = try_create(new_container, plain)
         if plain_call.ok:
-            pytest.skip(f"the runtime refuses two propagation options on one mount ({options}), and `{option}` "
-                        f"alone cannot be told apart from the default slave propagation: {call.describe()}")
+            pytest.skip(f"the runtime refuses two propagation options on one mount ({options}); `{option}` alone "
+                        f"is judged by its mount events (test_propagation_option_passes_mount_events_as_it_says)")
     assert call.ok, f"create failed for a bind mount with options {options}: {call.describe()}"
     points = [dest] + (submount_points(dest) if recursive else [])
     wrong = [top_mount(container, p).describe() for p in points if not holds(top_mount(container, p))]
     assert not wrong, f"with options {options} these mounts are not {wording}: {'; '.join(wrong)}"
+
+
+@dataclass(frozen=True)
+class Events:
+    """What the shared-subtrees document says a mount with this propagation does with mount events
+    between it and its source on the host."""
+
+    #: The root propagation that keeps the bind mount a peer of its shared source until the option
+    #: acts (None: the runtime's default). `slave` needs a peer group to leave; with the runtimes'
+    #: default (slave) root it would already be a slave, and ignoring `slave` could not be seen.
+    root: str | None
+    #: A mount made on the host below the source afterwards appears in the container.
+    receives: bool
+    #: A mount made in the container below the destination appears on the host (never, here: a
+    #: shared bind mount is checked by its peer group above).
+    sends: bool = False
+
+
+#: option -> the events its mount must show. The runtimes' default root propagation makes a bind
+#: mount a slave of its source, so a runtime that ignores `private` leaves it receiving.
+EVENTS = {
+    "slave": Events(root="shared", receives=True),
+    "rslave": Events(root="shared", receives=True),
+    "private": Events(root=None, receives=False),
+    "rprivate": Events(root=None, receives=False),
+}
+RECURSIVE_PROPAGATION = {"rslave", "rprivate"}
+
+
+def host_mount_event(bundle, tree: Path, below: str) -> Path:
+    """Mount a tmpfs on the host at ``tree/below/late`` (held by the bundle): the event a slave receives."""
+    late = tree / below / "late"
+    late.mkdir()
+    bundle.hold(provisions.mount(late, "-t", "tmpfs", "ocitest-late"))
+    return late
+
+
+def container_mount_event(container, point: str) -> None:
+    """Mount a tmpfs in the container's mount namespace at ``point`` (it goes away with the namespace)."""
+    provisions.run("nsenter", "-t", str(container.pid), "-m", "mount", "-t", "tmpfs", "ocitest-inside", point)
+
+
+@pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in EVENTS])
+@needs("program_visible_from_host")
+@HOST_TREE
+def test_propagation_option_passes_mount_events_as_it_says(option, new_container, new_bundle):
+    events = EVENTS[option]
+    bundle = new_bundle()
+    dest = f"{MNT}/{option}"
+    tree = host_tree(bundle)
+    # Checked on the mount itself, and for the recursive form on a submount of the source too.
+    belows = ["."] + (["sub-plain"] if option in RECURSIVE_PROPAGATION else [])
+    for below in belows:
+        (tree / below / "inside").mkdir()
+    if events.root is not None:
+        bundle.config["linux"]["rootfsPropagation"] = events.root
+    add_mount(bundle, dest, ["rbind", option], source=str(tree), fstype="bind")
+    setting = f"a bind mount of a shared host folder with [rbind,{option}]" + (
+        f" (rootfsPropagation {events.root})" if events.root else "")
+    container = created(new_container, bundle, setting)
+    problems = []
+    for below in belows:
+        where = dest if below == "." else f"{dest}/{below}"
+        host_mount_event(bundle, tree, below)
+        arrived = any(m.source == "ocitest-late" for m in mounts_at(container, f"{where}/late"))
+        if arrived != events.receives:
+            problems.append(f"a tmpfs mounted on the host below the source afterwards "
+                            f"{'did not appear' if events.receives else 'appeared'} at {where}/late")
+        container_mount_event(container, f"{where}/inside")
+        left = os.path.ismount(tree / below / "inside")
+        if left != events.sends:
+            problems.append(f"a tmpfs mounted in the container at {where}/inside "
+                            f"{'appeared' if left else 'did not appear'} on the host below the source")
+    assert not problems, f"{setting}: " + "; ".join(problems) + f" ({top_mount(container, dest).describe()})"
 
 
 # -- recursive (AT_RECURSIVE) options -----------------------------------------------------------
