@@ -22,7 +22,7 @@ import pytest
 
 from ocitest import needs, probe, provisions, requirement
 
-MNT = "/mnt/ocitest"
+from .mount_tools import MNT
 
 
 def below(mounts, root: str) -> list[str]:
