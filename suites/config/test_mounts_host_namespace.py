@@ -31,7 +31,6 @@ def below(mounts, root: str) -> list[str]:
 
 
 @requirement("runtime.delete-removes-resources")
-@needs("program_visible_from_host")
 @needs("privileged", "run the runtime in a mount namespace of its own (unshare -m needs root)")
 def test_delete_removes_the_mounts_of_a_container_sharing_the_runtimes_mount_namespace(new_container, new_bundle):
     bundle = new_bundle()
