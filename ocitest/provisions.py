@@ -7,15 +7,21 @@ requirement and the clean-up cannot be forgotten, whatever the outcome.
 
 from __future__ import annotations
 
+import dataclasses
+import select
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .container import new_container_id
 from .errors import HarnessError
+from .host import Mount, mounts_of
+from .runtime import Runtime
 
-__all__ = ["run", "mount", "network_namespace", "persistent_namespace", "directory"]
+__all__ = ["run", "mount", "network_namespace", "persistent_namespace", "directory", "mount_namespace",
+           "MountNamespace"]
 
 _TIMEOUT = 30
 
@@ -89,3 +95,45 @@ def directory(path: Path) -> Iterator[Path]:
     finally:
         if path.exists():
             path.rmdir()
+
+
+@dataclass(frozen=True)
+class MountNamespace:
+    """A mount namespace of its own, held by a sleeping process ``pid``: the runtime's mount namespace
+    for a check whose container shares it (``entered``), so whatever it mounts there never reaches
+    the harness's own mount table, and is gone with the namespace."""
+
+    pid: int
+
+    def mounts(self) -> list[Mount]:
+        """The namespace's mount table, as its holder sees it."""
+        return mounts_of(self.pid)
+
+    def entered(self, runtime: Runtime) -> Runtime:
+        """``runtime`` with each call run inside the namespace (``nsenter -t PID -m -- RUNTIME ...``;
+        nsenter enters a mount namespace without forking, so the runtime is still the harness's child)."""
+        return dataclasses.replace(runtime, path="nsenter",
+                                   global_args=["-t", str(self.pid), "-m", "--", runtime.path, *runtime.global_args])
+
+
+@contextmanager
+def mount_namespace() -> Iterator[MountNamespace]:
+    """A private copy of the harness's mount namespace (``unshare -m --propagation private``: no mount
+    event passes between the two), alive until the holder is killed afterwards."""
+    script = "echo ready; exec sleep infinity"
+    holder = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stderr is not None
+        readable, _, _ = select.select([holder.stdout], [], [], _TIMEOUT)
+        if not readable or holder.stdout.readline().strip() != b"ready":
+            holder.kill()
+            why = holder.stderr.read().decode().strip()
+            raise HarnessError(f"`unshare -m --propagation private` did not make a mount namespace: {why}")
+        yield MountNamespace(holder.pid)
+    finally:
+        holder.kill()
+        holder.wait(_TIMEOUT)
+        for stream in (holder.stdout, holder.stderr):
+            if stream is not None:
+                stream.close()

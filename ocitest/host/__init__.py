@@ -63,6 +63,7 @@ from .support import (
     hugepage_sizes,
     kernel_at_least,
     loop_device,
+    mount8_bind,
     mount8_tmpfs,
     namespace_missing,
     new_namespace_refused,
@@ -93,8 +94,8 @@ __all__ = [
     "CAPABILITY_NUMBERS", "CAPABILITY_SETS", "capabilities_after_execve", "capability_mask", "capability_names",
     # support
     "LOOP_MAJOR", "NS_FILES", "RESCTRL", "apparmor_enabled", "apparmor_enforce_profile", "hugepage_sizes",
-    "kernel_at_least", "loop_device", "mount8_tmpfs", "namespace_missing", "new_namespace_refused", "numa",
-    "rdma_devices", "resctrl_l3_schema", "resctrl_mounted", "selinux_enabled", "settable_rlimit",
+    "kernel_at_least", "loop_device", "mount8_bind", "mount8_tmpfs", "namespace_missing", "new_namespace_refused",
+    "numa", "rdma_devices", "resctrl_l3_schema", "resctrl_mounted", "selinux_enabled", "settable_rlimit",
     "ungrantable_capabilities", "userns_forbidden", "whole_disk",
     # summary
     "facts", "kernel",

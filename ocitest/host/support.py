@@ -171,9 +171,24 @@ def mount8_tmpfs(options: tuple[str, ...]) -> tuple[Mount | None, str]:
     An unprivileged caller (a rootless run) mounts in a user namespace of its own (``-r``), where
     its rootless runtime mounts too.
     """
+    return _mount8('mount -t tmpfs -o "$1" ocitest-oracle "$2"', options)
+
+
+@cache
+def mount8_bind(options: tuple[str, ...]) -> tuple[Mount | None, str]:
+    """Bind-mount a fresh tmpfs (``mode=755``) with ``rbind`` and ``options`` as mount(8) does, as
+    ``mount8_tmpfs`` does for a tmpfs: the oracle of the options on a bind mount (per-mount flags:
+    mount(8) binds, then remounts the bind with them)."""
+    return _mount8('src="$2.src" && mkdir "$src" && mount -t tmpfs -o mode=755 ocitest-oracle "$src" && '
+                   'mount -o "rbind,$1" "$src" "$2"', options)
+
+
+def _mount8(command: str, options: tuple[str, ...]) -> tuple[Mount | None, str]:
+    """Run ``command`` (``$1`` the options, ``$2`` an empty folder) in a private mount namespace of
+    its own; the mount it made at ``$2``."""
     where = tempfile.mkdtemp(prefix="ocitest-oracle-")
     try:
-        script = 'mount -t tmpfs -o "$1" ocitest-oracle "$2" && cat /proc/self/mountinfo'
+        script = f"{command} && cat /proc/self/mountinfo"
         userns = [] if os.geteuid() == 0 else ["-r"]
         out = subprocess.run(["unshare", *userns, "-m", "--propagation", "private", "sh", "-c", script, "sh",
                               ",".join(options), where], capture_output=True, text=True, timeout=30)
@@ -184,4 +199,6 @@ def mount8_tmpfs(options: tuple[str, ...]) -> tuple[Mount | None, str]:
             return None, f"mount(8) succeeded, but its mountinfo has no mount at {where}"
         return made[-1], ""
     finally:
+        if os.path.isdir(f"{where}.src"):
+            os.rmdir(f"{where}.src")
         os.rmdir(where)
