@@ -18,6 +18,7 @@ CASES = {
     "start_unknown_succeeds": {"runtime.start-only-created"},
     "kill_ignores_signals": {"runtime.kill-sends-signal", "runtime.scope-operations", "runtime.operations-supported"},
     "delete_forces": {"runtime.delete-only-stopped"},
+    "warning_stops_delete": {"runtime.warnings-continue"},
     "delete_keeps_cgroup": {"runtime.delete-removes-resources", "runtime.lifecycle-destroy"},
     "create_replaces_duplicate": {"runtime.create-unique-id"},
     "drops_prestart_hooks": {"runtime.hook-prestart-invoked", "runtime.hook-prestart-failure"},

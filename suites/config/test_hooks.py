@@ -381,7 +381,9 @@ def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schem
         state = json.loads(text)
     except ValueError:
         raise AssertionError(f"the {kind} hook's stdin was not JSON: {text[:200]!r}") from None
-    problems = schemas.state_errors(state)
+    # The status is judged below against runtime.md, which lets a runtime add status values for states
+    # of its own; state-schema.json's closed list of statuses is not the sentence to cite for it.
+    problems = [p for p in schemas.state_errors(state) if not p.startswith("status:")]
     assert not problems, f"the state given to the {kind} hook breaks state-schema.json: {problems[:3]}"
     assert state.get("id") == container.id, f"the {kind} hook got state id {state.get('id')!r}, not {container.id!r}"
     assert state.get("bundle") == str(bundle.path), (
@@ -390,7 +392,8 @@ def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schem
     allowed = expected_status(kind, ran_in)
     assert state.get("status") in allowed, (
         f"the {kind} hook (run during {ran_in}) got status {state.get('status')!r}; at that point the "
-        f"container is {' or '.join(sorted(allowed))}"
+        f"container is {' or '.join(sorted(allowed))} (runtime.md#runtimeState: a status of the runtime's own "
+        f"may only name a state the spec does not define)"
     )
     if EXECUTES_IN[kind] == "runtime" and state.get("status") in ("created", "running") and container.pid:
         assert state.get("pid") == container.pid, (

@@ -5,6 +5,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeLif
 """
 
 import json
+import re
 
 import pytest
 
@@ -90,14 +91,38 @@ def test_a_failing_hook_fails_the_operation_and_destroys_the_container(new_conta
         assert not container.exchange_file("ran").exists(), f"the user program ran although the {kind} hook failed"
 
 
-@requirement("runtime.hook-poststop-failure", "runtime.warnings-continue")
-def test_a_failing_poststop_hook_is_only_a_warning(new_container, new_bundle):
+def delete_with_failing_poststop_hook(new_container, new_bundle):
+    """A stopped container whose first poststop hook fails, deleted: the container and delete's call."""
     bundle = with_hooks(new_bundle, {"poststop": [{"name": "poststop-1", "exit_code": 1}, {"name": "poststop-2"}]})
     container = new_container(probe.sh("exit 0"), bundle=bundle)
     container.run_to_exit()
-    call = container.delete(check=False)
+    return container, container.delete(check=False)
+
+
+#: How a warning shows on a runtime's stderr: logrus' level=warning, "WARN", "warning:".
+WARNING = re.compile(r"\bwarn", re.IGNORECASE)
+
+
+@requirement("runtime.hook-poststop-failure")
+def test_a_failing_poststop_hook_is_only_a_warning(new_container, new_bundle):
+    container, call = delete_with_failing_poststop_hook(new_container, new_bundle)
     assert hook_ran(container, "poststop-1"), "the first poststop hook was not invoked"
     assert call.ok, f"a failing poststop hook made delete fail: {call.describe()}"
     assert hook_ran(container, "poststop-2"), "after the first poststop hook failed, the second did not run"
     state_call, _ = container.state_call()
     assert state_call.failed, "after delete with a failing poststop hook, the container still exists"
+
+
+@requirement("runtime.warnings-continue")
+def test_an_operation_that_logged_a_warning_goes_on_as_if_it_had_not(new_container, new_bundle):
+    """runtime.md's Warnings sentence binds only an operation that did log a warning: a failing poststop
+    hook is the one place the spec asks for one, so the check waits for the runtime to log it there."""
+    container, call = delete_with_failing_poststop_hook(new_container, new_bundle)
+    logged = (call.stderr or "") + (call.stdout or "")
+    if not WARNING.search(logged):
+        pytest.skip("the runtime logged no warning for the failing poststop hook (whether it had to is "
+                    "runtime.hook-poststop-failure's), so no warning's effect on delete can be judged here")
+    assert call.ok, f"delete logged a warning and then failed instead of going on: {call.describe()}"
+    assert hook_ran(container, "poststop-2"), "delete logged a warning and then did not run the second poststop hook"
+    state_call, _ = container.state_call()
+    assert state_call.failed, "delete logged a warning and then left the container in place"
