@@ -30,6 +30,7 @@ from .runstate import (
     STATE,
     RunState,
     is_worker,
+    judged_spec_version,
     requirement_ids,
     runtime_self_description,
     stop,
@@ -79,6 +80,13 @@ def _check_before_the_run(config: pytest.Config, state: RunState) -> None:
     info = runtime_self_description(config)
     if info is not None and not (config.getoption("skip_preflight") or config.option.collectonly):
         preflight(state.env, info, Timeouts(config.getoption("runtime_timeout"), config.getoption("wait_timeout")))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The release the run judges against and why, before the first test (the preflight has passed)."""
+    if config.stash[STATE].env is None:
+        return None
+    return f"ocitest: judged against {judged_spec_version(config).explain()}"
 
 
 @pytest.hookimpl(trylast=True)
@@ -169,5 +177,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         # report's __dict__ is serialized) but stays out of --junitxml, which writes str() of
         # every user property. The JUnit XML gets short string properties instead.
         report.ocitest_info = info
-        report.user_properties += junit.properties(ids, item.config.stash[STATE].catalog)
+        report.user_properties += junit.properties(ids, item.config.stash[STATE].catalog,
+                                                   judged_spec_version(item.config).version)
     return report
