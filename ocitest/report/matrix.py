@@ -115,7 +115,7 @@ def render_text(reports: list[dict]) -> str:
         runtime = report.get("runtime") or {}
         cgroup = (report.get("host") or {}).get("cgroup", "?")
         out.append(f"  {name:<{label_width}}  {verdict_text(report):<7}  {runtime.get('path')} "
-                   f"({runtime.get('version') or 'no version'}; judged against {judged_text(report)}; "
+                   f"({runtime.get('version') or 'no version'}; judged at {report.get('spec_version', '?')}; "
                    f"{cgroup} cgroups, "
                    f"{duration_text(report.get('duration'))})")
     out.append("")
