@@ -103,7 +103,8 @@ def _header(report: dict) -> str:
 
 def _tally(counts: dict) -> str:
     text = (f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
-            f"{counts.get('may_failed', 0)} MAY failed, {counts.get('skipped', 0)} requirements skipped, "
+            f"{counts.get('may_failed', 0)} MAY failed, {counts.get('skipped', 0)} "
+            f"requirement{'' if counts.get('skipped', 0) == 1 else 's'} skipped, "
             f"{counts.get('errors', 0)} errors, {counts.get('not_applicable', 0)} not applicable")
     return text + (f", {counts['not_run']} not run" if counts.get("not_run") else "")
 
@@ -147,9 +148,13 @@ def _not_applicable(report: dict) -> str:
 
 
 def _by_severity(requirements: list[dict]) -> list[dict]:
-    """The failing and undecided requirements, most severe first (catalog order within a rank)."""
+    """The failing and undecided requirements, most severe first (catalog order within a rank).
+
+    The runtime-spec's first: the command-line document's come after them, whatever their level.
+    """
     failing = [r for r in requirements if r.get("outcome") in ("fail", "error")]
-    return sorted(failing, key=lambda r: severity(str(r.get("outcome")), str(r.get("level"))))
+    return sorted(failing, key=lambda r: (r.get("scope", "runtime-spec") != "runtime-spec",
+                                          *severity(str(r.get("outcome")), str(r.get("level")))))
 
 
 def _failed(requirements: list[dict]) -> str:
@@ -165,15 +170,22 @@ def _failed(requirements: list[dict]) -> str:
         rows.append(
             f'<tr class="{esc(outcome)}" data-id="{esc(rid)}">'
             f'<td><span class="outcome {esc(outcome)}">{esc(OUTCOME_LABEL.get(outcome, outcome))}</span></td>'
-            f'<td><span class="level {esc(level)}">{esc(level)}</span></td>'
+            f'<td><span class="level {esc(level)}">{esc(level)}</span>{_scope_tag(req)}</td>'
             f'<td class="id"><a href="#ev-{esc(rid)}">{esc(rid)}</a></td>'
             f'<td class="summary">{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a></td>'
             f'<td class="msg">{esc(message)}</td></tr>')
     return ('<section id="failed"><h2>What failed, most severe first</h2>'
             '<p class="meaning">Failed MUSTs, then SHOULDs and MAYs, then what the harness could not decide; '
-            'each links to its evidence below. Every requirement, by spec section, follows.</p>'
+            'each links to its evidence below; the command-line-interface document\'s last, since it has a '
+            'verdict of its own. Every requirement, by spec section, follows.</p>'
             '<table class="failed"><thead><tr><th>outcome</th><th>level</th><th>requirement</th><th>summary</th>'
             f'<th>what the runtime did</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+
+
+def _scope_tag(req: dict) -> str:
+    """A requirement outside the runtime-spec verdict says so next to its level."""
+    scope = str(req.get("scope") or "runtime-spec")
+    return "" if scope == "runtime-spec" else f' <span class="since">{esc(scope)}</span>'
 
 
 def _facts(report: dict) -> str:

@@ -41,10 +41,10 @@ def summarize(results: list[RequirementResult], write: Write, *, sections: bool 
             for section, items in by_section.items():
                 _count_line(f"    {'#' + section.split('#', 1)[-1]:<{width - 2}}", items, write)
     failing = sorted((r for r in results if r.outcome in ("fail", "error")),
-                     key=lambda r: severity(r.outcome, r.requirement.level))
+                     key=lambda r: (r.requirement.scope != RUNTIME_SPEC, *severity(r.outcome, r.requirement.level)))
     if failing:
         write("")
-        write("failing requirements (MUST first):", bold=True)
+        write("failing requirements (MUST first; the command-line-interface document's last):", bold=True)
         for r in failing:
             req = r.requirement
             color = {"red": r.outcome == "fail" and req.level == "MUST",
