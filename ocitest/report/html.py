@@ -172,14 +172,20 @@ def _failed(requirements: list[dict]) -> str:
             f'<td><span class="outcome {esc(outcome)}">{esc(OUTCOME_LABEL.get(outcome, outcome))}</span></td>'
             f'<td><span class="level {esc(level)}">{esc(level)}</span>{_scope_tag(req)}</td>'
             f'<td class="id"><a href="#ev-{esc(rid)}">{esc(rid)}</a></td>'
-            f'<td class="summary">{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a></td>'
-            f'<td class="msg">{esc(message)}</td></tr>')
+            f'<td class="summary">{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a>'
+            f'{_basis_links(req)}</td><td class="msg">{esc(message)}</td></tr>')
     return ('<section id="failed"><h2>What failed, most severe first</h2>'
             '<p class="meaning">Failed MUSTs, then SHOULDs and MAYs, then what the harness could not decide; '
             'each links to its evidence below; the command-line-interface document\'s last, since it has a '
             'verdict of its own. Every requirement, by spec section, follows.</p>'
             '<table class="failed"><thead><tr><th>outcome</th><th>level</th><th>requirement</th><th>summary</th>'
             f'<th>what the runtime did</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+
+
+def _basis_links(req: dict, separator: str = " ") -> str:
+    """Links to the further sentences a requirement's level rests on (``basis``), after its spec link."""
+    return "".join(f'{separator}<a class="basis" href="{esc(url)}">rests on {esc(url.rsplit("/", 1)[-1])}</a>'
+                   for url in req.get("basis") or [])
 
 
 def _scope_tag(req: dict) -> str:
@@ -279,8 +285,7 @@ def _requirement_row(req: dict) -> str:
                      for c in req.get("changes") or [])
     message = req.get("message") or ""
     spec = f'<a href="{esc(reference)}">{esc(anchor)}</a>' if reference else ""
-    spec += "".join(f'<br><a class="basis" href="{esc(url)}">rests on {esc(url.rsplit("/", 1)[-1])}</a>'
-                    for url in req.get("basis") or [])
+    spec += _basis_links(req, separator="<br>")
     evidence = (f' <a class="evidence-link" href="#ev-{esc(rid)}">evidence</a>'
                 if outcome in ("fail", "error") else "")
     return (
