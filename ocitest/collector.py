@@ -24,7 +24,6 @@ from .verdict import (
     Phase,
     TestResult,
     exit_status,
-    fold_all,
     fold_test,
     judge,
     phase_message,
@@ -50,12 +49,13 @@ class TestRecord:
     harness_error: str = ""
     calls: list[dict] = field(default_factory=list)
     containers: list[dict] = field(default_factory=list)
+    since: str | None = None
 
     def result(self) -> TestResult:
         outcome, message = fold_test(self.phases, self.harness_error)
         duration = sum(p.duration for p in self.phases.values())
         return TestResult(self.nodeid, outcome, duration, list(self.requirements), self.calls, message,
-                          self.containers)
+                          self.containers, self.since)
 
 
 class Collector:
@@ -74,7 +74,8 @@ class Collector:
         info = getattr(report, "ocitest_info", None)
         if not info:
             return
-        record = self.records.setdefault(report.nodeid, TestRecord(report.nodeid, info["requirements"]))
+        record = self.records.setdefault(report.nodeid, TestRecord(report.nodeid, info["requirements"],
+                                                                   since=info.get("since")))
         record.phases[report.when] = Phase(report.outcome, phase_message(report.longrepr), report.duration)
         record.harness_error = record.harness_error or info.get("harness_error", "")
         if "calls" in info:
@@ -86,8 +87,8 @@ class Collector:
         if not self.records:
             return
         self.tests = [record.result() for record in self.records.values()]
-        self.judgement = judge(self.state.catalog, fold_all(self.state.catalog, self.tests),
-                               judged_spec_version(self.config), judge_cli=self.config.getoption("ocitest_judge_cli"))
+        self.judgement = judge(self.state.catalog, self.tests, judged_spec_version(self.config),
+                               judge_cli=self.config.getoption("ocitest_judge_cli"))
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         writers = [(path, write) for option, write, _ in WRITERS if (path := self.config.getoption(option))]
         if writers:

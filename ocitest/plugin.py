@@ -29,6 +29,7 @@ from .runstate import (
     RECORD,
     STATE,
     RunState,
+    case_since,
     is_worker,
     judged_spec_version,
     requirement_ids,
@@ -50,6 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the catalog requirement(s) this test checks")
+    config.addinivalue_line("markers", "since(version): the runtime-spec release whose text makes this test or "
+                                       "case; judged at an older release, its outcome counts for nothing")
     config.addinivalue_line("markers", "needs(name, *params): a precondition (ocitest/conditions.py) the host, "
                                        "the runtime's self-description or the run must meet, else the test is skipped")
     state = config.stash[STATE] = RunState(config=config, catalog=load_catalog())
@@ -162,6 +165,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     ids = requirement_ids(item)
     if ids:
         info: dict = {"requirements": ids}
+        since = case_since(item)
+        if since:
+            info["since"] = since
         if report.when == "call" and report.failed and call.excinfo is not None \
                 and not _is_violation(call.excinfo.value):
             info["harness_error"] = f"{call.excinfo.typename}: {call.excinfo.value}"

@@ -20,7 +20,7 @@ import pytest
 from .environment import Environment
 from .requirements import Catalog
 from .runtime import Event, RuntimeInfo, inspect_runtime
-from .specversion import JudgedVersion, judged_version
+from .specversion import JudgedVersion, judged_version, version_key
 
 
 @dataclass
@@ -94,6 +94,12 @@ def judged_spec_version(config: pytest.Config) -> JudgedVersion:
                                       features_max=info.declared_max if info else None,
                                       version_spec=info.spec_version if info else None)
     return state.judged
+
+
+def case_since(item: pytest.Item) -> str | None:
+    """The release a test or case is marked ``@since`` (the newest when marked more than once), or None."""
+    versions = [str(mark.args[0]) for mark in item.iter_markers("since") if mark.args]
+    return max(versions, key=version_key) if versions else None
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:

@@ -7,7 +7,10 @@
   any errored; else ``pass`` if any passed; else ``skip``; ``not-run`` when none of its tests ran
   (its suite was not selected, ``-k`` deselected them). Skips never count as passes.
 * Judged at a spec release, a requirement whose text is newer (``since``) is ``not-applicable``:
-  what its checks observed is kept (``observed``) but counts for nothing at that release.
+  what its checks observed is kept (``observed``) but counts for nothing at that release. So is a
+  test (a parametrized case) marked ``since`` newer than that release: a case an older release's
+  text does not make (the ``time`` namespace type of a requirement on every type); a requirement
+  all of whose tests are such cases is not applicable.
 * A scope (the runtime-spec at the judged release, the runtime-spec at the newest release, the
   command-line-interface document) is ``red`` when a MUST failed, else ``yellow`` when a SHOULD
   failed or the harness could not decide something, else ``green``. A failed MAY is counted,
@@ -22,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .requirements import CLI, RUNTIME_SPEC, Catalog, Requirement
-from .specversion import NEWEST, JudgedVersion, applies
+from .specversion import NEWEST, JudgedVersion, applies, version_key
 
 NOT_APPLICABLE, NOT_RUN = "not-applicable", "not-run"
 OUTCOMES = ("pass", "fail", "skip", "error", NOT_APPLICABLE, NOT_RUN)
@@ -94,11 +97,14 @@ class TestResult:
     message: str = ""
     #: For a test that did not pass: ``evidence.ContainerEvidence.to_json()`` of each container.
     containers: list[dict] = field(default_factory=list)
+    #: The release whose text makes this case (``@since``), when newer than its requirements' own.
+    since: str | None = None
 
     def to_json(self) -> dict:
         return {
             "nodeid": self.nodeid,
             "outcome": self.outcome,
+            "since": self.since,
             "duration": round(self.duration, 4),
             "requirements": list(self.requirements),
             "message": self.message,
@@ -172,7 +178,7 @@ def fold_requirement(req: Requirement, results: list[TestResult]) -> Requirement
     return RequirementResult(req, "skip", tests, "; ".join(reasons))
 
 
-def fold_all(catalog: Catalog, results: list[TestResult]) -> list[RequirementResult]:
+def fold_all(catalog: Catalog | list[Requirement], results: list[TestResult]) -> list[RequirementResult]:
     by_req: dict[str, list[TestResult]] = {}
     for result in results:
         for rid in result.requirements:
@@ -180,24 +186,47 @@ def fold_all(catalog: Catalog, results: list[TestResult]) -> list[RequirementRes
     return [fold_requirement(req, by_req.get(req.id, [])) for req in catalog]
 
 
-def at_versions(results: list[RequirementResult], versions: Mapping[str, str]) -> list[RequirementResult]:
-    """``results`` judged at a version per scope: a requirement newer than its scope's version is not applicable.
+def at_versions(catalog: Catalog | list[Requirement], tests: list[TestResult],
+                versions: Mapping[str, str]) -> list[RequirementResult]:
+    """Every requirement judged at a version per scope (a scope missing from ``versions``: at every version).
 
-    Its observed outcome is kept beside (``observed``); a scope missing from ``versions`` is judged
-    at every version, i.e. nothing of it is set aside.
+    A requirement newer than its scope's version is not applicable; so is one all of whose tests
+    are cases newer than it (``TestResult.since``). Otherwise it folds only the tests that apply,
+    and says which newer cases it set aside. What all its tests observed is kept (``observed``)
+    wherever that differs from the outcome.
     """
-    judged = []
-    for result in results:
-        req = result.requirement
+    observed = fold_all(catalog, tests)
+    judged: dict[str, RequirementResult] = {}
+    for scope, scope_version in versions.items():
+        applicable = [t for t in tests if applies(t.since, scope_version)]
+        judged.update((r.requirement.id, r) for r in fold_all(catalog, applicable) if r.requirement.scope == scope)
+    out = []
+    for seen in observed:
+        req = seen.requirement
         version = versions.get(req.scope)
-        if version is None or applies(req.since, version):
-            judged.append(RequirementResult(req, result.seen, result.tests, result.message))
+        if version is None:
+            out.append(seen)
+            continue
+        detail = f"observed {seen.outcome}" + (f": {seen.message}" if seen.message else "")
+        at = judged[req.id]
+        if not applies(req.since, version):
+            out.append(RequirementResult(req, NOT_APPLICABLE, seen.tests, f"not applicable at {version} (since "
+                                         f"{req.since}); {detail}", observed=seen.outcome))
+        elif at.outcome == NOT_RUN and seen.outcome != NOT_RUN:
+            dated = [t.since for t in tests if req.id in t.requirements and t.since is not None]
+            newest = max(dated, key=version_key) if dated else "?"
+            out.append(RequirementResult(req, NOT_APPLICABLE, seen.tests, f"not applicable at {version}: every case "
+                                         f"is newer (since {newest}); {detail}", observed=seen.outcome))
         else:
-            judged.append(RequirementResult(req, NOT_APPLICABLE, result.tests,
-                                            f"not applicable at {version} (since {req.since}); observed "
-                                            f"{result.seen}" + (f": {result.message}" if result.message else ""),
-                                            observed=result.seen))
-    return judged
+            newer = [t for t in tests if req.id in t.requirements and not applies(t.since, version)]
+            message = at.message
+            if newer:
+                aside = "; ".join(f"{t.nodeid} (since {t.since}) {t.outcome}" for t in newer)
+                message = f"{message}; " if message else ""
+                message += f"set aside, newer than {version}: {aside}"
+            out.append(RequirementResult(req, at.outcome, seen.tests, message,
+                                         observed=seen.outcome if seen.outcome != at.outcome else None))
+    return out
 
 
 #: The order of ``Verdict.counts()`` and of the verdict line.
@@ -309,13 +338,13 @@ class Judgement:
         return {scope.key: scope.to_json() for scope in self.scopes}
 
 
-def judge(catalog: Catalog, observed: list[RequirementResult], version: JudgedVersion, *,
+def judge(catalog: Catalog, tests: list[TestResult], version: JudgedVersion, *,
           judge_cli: bool = False) -> Judgement:
-    """Judge the observed outcomes at ``version``, at the newest release, and the command-line document apart."""
+    """Judge the tests' outcomes at ``version``, at the newest release, and the command-line document apart."""
     cli_version = catalog.versions.get(CLI, "")
-    at_judged = at_versions(observed, {RUNTIME_SPEC: version.version, CLI: cli_version} if cli_version
+    at_judged = at_versions(catalog, tests, {RUNTIME_SPEC: version.version, CLI: cli_version} if cli_version
                             else {RUNTIME_SPEC: version.version})
-    at_newest = at_versions(observed, {RUNTIME_SPEC: NEWEST})
+    at_newest = at_versions(catalog, tests, {RUNTIME_SPEC: NEWEST})
     spec_label = f"runtime-spec {version.version} ({version.label})"
     judged = overall([r for r in at_judged if r.requirement.scope == RUNTIME_SPEC], spec_label)
     newest = overall([r for r in at_newest if r.requirement.scope == RUNTIME_SPEC], f"runtime-spec {NEWEST} (newest)")

@@ -25,7 +25,7 @@ from ocitest.report import diff, html, json_report, matrix, report_schema, tap, 
 from ocitest.report.junit import properties
 from ocitest.requirements import CLI, Catalog, Requirement, load_catalog
 from ocitest.specversion import JudgedVersion
-from ocitest.verdict import RequirementResult, TestResult, fold_all, judge
+from ocitest.verdict import RequirementResult, TestResult, judge
 
 from .conftest import BAD_RUNTIMES, Run, needs_root_and, run_ocitest
 
@@ -309,7 +309,7 @@ def judged_report() -> dict:
     version = JudgedVersion("1.0.2", "declared", "1.0.2-dev", "features ociVersionMax", "1.0.2-dev read as 1.0.2")
     run = json_report.RunSummary(runtime={"path": "/usr/sbin/runc", "version": "runc version 1.1.5"},
                                  host={"kernel": "6", "cgroup": "v1", "machine": "x86_64"},
-                                 judgement=judge(catalog, fold_all(catalog, tests), version), judged=version,
+                                 judgement=judge(catalog, tests, version), judged=version,
                                  tests=tests)
     return json_report.build(run)
 

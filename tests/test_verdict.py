@@ -105,27 +105,43 @@ DECLARED_102 = JudgedVersion("1.0.2", "declared", "1.0.2-dev", "features ociVers
 
 def test_a_requirement_newer_than_the_judged_release_is_not_applicable_and_keeps_what_was_observed():
     old, new = req("old", since="1.0.0"), req("new", since="1.1.0")
-    results = fold_all([old, new], [outcome_of("pass", "old"), outcome_of("fail", "new", "ignored")])
-    judged = {r.requirement.id: r for r in at_versions(results, {"runtime-spec": "1.0.2"})}
+    tests = [outcome_of("pass", "old"), outcome_of("fail", "new", "ignored")]
+    judged = {r.requirement.id: r for r in at_versions([old, new], tests, {"runtime-spec": "1.0.2"})}
     assert judged["old"].outcome == "pass" and judged["old"].seen == "pass"
     assert judged["new"].outcome == NOT_APPLICABLE and judged["new"].observed == "fail"
     assert "since 1.1.0" in judged["new"].message and "ignored" in judged["new"].message
     assert judged["new"].to_json()["observed"] == "fail" and judged["new"].to_json()["outcome"] == NOT_APPLICABLE
-    at_newest = {r.requirement.id: r.outcome for r in at_versions(results, {"runtime-spec": "1.3.0"})}
+    at_newest = {r.requirement.id: r.outcome for r in at_versions([old, new], tests, {"runtime-spec": "1.3.0"})}
     assert at_newest == {"old": "pass", "new": "fail"}
 
 
 def test_not_applicable_is_never_counted_as_failed_or_skipped():
     reqs = [req("m", since="1.2.0"), req("s", "SHOULD", since="1.1.0"), req("k", since="1.3.0"),
             req("u", covered=False, why="x", since="1.1.0"), req("p")]
-    results = fold_all(reqs, [outcome_of("fail", "m"), outcome_of("fail", "s"), outcome_of("skip", "k"),
-                              outcome_of("pass", "p")])
-    verdict = overall(at_versions(results, {"runtime-spec": "1.0.2"}))
+    tests = [outcome_of("fail", "m"), outcome_of("fail", "s"), outcome_of("skip", "k"), outcome_of("pass", "p")]
+    verdict = overall(at_versions(reqs, tests, {"runtime-spec": "1.0.2"}))
     assert verdict.color == "green"
     assert verdict.counts() == {"must_failed": 0, "should_failed": 0, "may_failed": 0, "passed": 1, "skipped": 0,
                                 "errors": 0, "not_applicable": 4, "not_run": 0}
-    newest = overall(at_versions(results, {"runtime-spec": "1.3.0"}))
+    newest = overall(at_versions(reqs, tests, {"runtime-spec": "1.3.0"}))
     assert (newest.color, newest.must_failed, newest.should_failed, newest.skipped) == ("red", 1, 1, 2)
+
+
+def test_a_case_newer_than_the_judged_release_is_set_aside():
+    """The ``time`` case of a requirement on every namespace type came in 1.1.0: at 1.0.2 it counts for nothing."""
+    types = req("types")
+    tests = [TestResult("t[pid]", "pass", requirements=["types"]),
+             TestResult("t[time]", "fail", requirements=["types"], message="refused", since="1.1.0")]
+    (at_102,) = at_versions([types], tests, {"runtime-spec": "1.0.2"})
+    assert (at_102.outcome, at_102.observed) == ("pass", "fail")
+    assert "set aside, newer than 1.0.2: t[time] (since 1.1.0) fail" in at_102.message
+    assert at_102.to_json()["observed"] == "fail"
+    (at_110,) = at_versions([types], tests, {"runtime-spec": "1.1.0"})
+    assert (at_110.outcome, at_110.observed) == ("fail", None) and "refused" in at_110.message
+    (only_new,) = at_versions([types], tests[1:], {"runtime-spec": "1.0.2"})
+    assert (only_new.outcome, only_new.observed) == (NOT_APPLICABLE, "fail")
+    assert "every case is newer (since 1.1.0)" in only_new.message
+    assert tests[1].to_json()["since"] == "1.1.0"
 
 
 def test_a_requirement_without_since_applies_at_every_release():
@@ -140,8 +156,8 @@ def test_a_failed_may_is_counted_but_never_a_color():
 
 def test_the_command_line_document_is_judged_apart_and_counted_only_when_asked():
     catalog = catalog_of(req("m"), req("n", since="1.1.0"), cli_req("cli.a"), cli_req("cli.b", "SHOULD"))
-    observed = fold_all(catalog, [outcome_of("pass", "m"), outcome_of("fail", "n"), outcome_of("fail", "cli.a"),
-                                  outcome_of("pass", "cli.b")])
+    observed = [outcome_of("pass", "m"), outcome_of("fail", "n"), outcome_of("fail", "cli.a"),
+                outcome_of("pass", "cli.b")]
     apart = judge(catalog, observed, DECLARED_102)
     assert apart.top.color == "green" and apart.top.counts()["must_failed"] == 0
     assert exit_status(apart.top) == 0
@@ -173,7 +189,7 @@ def test_the_command_line_document_is_judged_apart_and_counted_only_when_asked()
 
 def test_at_the_newest_release_both_runtime_spec_scopes_agree():
     catalog = catalog_of(req("m", since="1.3.0"), req("p"))
-    observed = fold_all(catalog, [outcome_of("fail", "m"), outcome_of("pass", "p")])
+    observed = [outcome_of("fail", "m"), outcome_of("pass", "p")]
     judged = judge(catalog, observed, JudgedVersion(NEWEST, "option"))
     scopes = judged.to_json()
     assert scopes["runtime-spec"]["counts"] == scopes["runtime-spec-newest"]["counts"]
@@ -183,7 +199,7 @@ def test_at_the_newest_release_both_runtime_spec_scopes_agree():
 
 def test_requirements_not_run_are_counted_apart():
     catalog = catalog_of(req("ran"), req("other"))
-    judged = judge(catalog, fold_all(catalog, [outcome_of("pass", "ran")]), DECLARED_102)
+    judged = judge(catalog, [outcome_of("pass", "ran")], DECLARED_102)
     assert judged.top.not_run == 1 and judged.top.skipped == 0 and judged.top.color == "green"
     assert judged.lines()[-1].endswith(", 1 not run")
 
