@@ -38,10 +38,14 @@ SPEC_VERSION = "1.3.0"
 #: Tie a test to the catalog requirement(s) it checks: ``@requirement("runtime.state-schema")``.
 requirement = pytest.mark.requirement
 
+#: Date a test or a parametrized case newer than its requirement: ``pytest.param("time", marks=since("1.1.0"))``
+#: (the ``time`` namespace type came in 1.1.0). Judged at an older release, its outcome counts for nothing.
+since = pytest.mark.since
+
 
 __all__ = [
     # marking a check
-    "requirement", "needs", "SPEC_VERSION",
+    "requirement", "needs", "since", "SPEC_VERSION",
     # what went wrong
     "Violation", "RuntimeTimeout", "HarnessError",
     # the bundle and the container

@@ -36,6 +36,7 @@ from .requirements import load_catalog
 from .runstate import NO_RUNTIME, stop
 from .runtime import RuntimeInfo, inspect_runtime
 from .skipplan import SkipPlan, collect, plan
+from .specversion import judged_version
 
 
 def suites_dir() -> Path:
@@ -159,14 +160,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except EnvironmentProblem as problem:
         can_run = f"NO: {problem}"
     skips = _skip_plan(args, env, info)
+    judged = judged_version(option=args.ocitest_spec_version, features_max=info.declared_max,
+                            version_spec=info.spec_version)
     if args.json:
         print(json.dumps({"runtime": info.to_json(), "preflight": {"ok": can_run.startswith("yes"), "message": can_run},
+                          "judged": {"spec_version": judged.version, "basis": judged.basis, **judged.to_json()},
                           "oci_version": info.oci_version, "busybox": str(env.busybox), "schemas": str(env.schema_dir),
                           "host": host.facts(), "skips": skips.to_json()}, indent=2))
         return 0 if can_run.startswith("yes") else 2
     print(f"runtime:   {env.runtime}: {info.version or '(no --version output)'}")
     print(f"preflight: {can_run}")
     print(f"spec:      declares {info.spec_version or 'nothing'}; configs will say ociVersion {info.oci_version}")
+    print(f"judged:    {judged.explain()}")
     guessed = " (guessed from the name and --version; pass --profile to choose)" if info.profile.guessed else ""
     print(f"profile:   {info.profile.name}{guessed}: {info.profile.summary}")
     print(f"arguments: {' '.join(info.args) or '(none)'}")

@@ -18,16 +18,14 @@ from . import host
 from .report import html, json_report, tap, terminal
 from .report.json_report import RunSummary
 from .reproducer import safe_name
-from .runstate import RunState
+from .runstate import RunState, judged_spec_version
 from .verdict import (
+    Judgement,
     Phase,
-    RequirementResult,
     TestResult,
-    Verdict,
     exit_status,
-    fold_all,
     fold_test,
-    overall,
+    judge,
     phase_message,
 )
 
@@ -51,12 +49,13 @@ class TestRecord:
     harness_error: str = ""
     calls: list[dict] = field(default_factory=list)
     containers: list[dict] = field(default_factory=list)
+    since: str | None = None
 
     def result(self) -> TestResult:
         outcome, message = fold_test(self.phases, self.harness_error)
         duration = sum(p.duration for p in self.phases.values())
         return TestResult(self.nodeid, outcome, duration, list(self.requirements), self.calls, message,
-                          self.containers)
+                          self.containers, self.since)
 
 
 class Collector:
@@ -68,15 +67,15 @@ class Collector:
         self.records: dict[str, TestRecord] = {}
         self.started = time.monotonic()
         self.tests: list[TestResult] = []
-        self.results: list[RequirementResult] = []
-        self.verdict: Verdict | None = None
+        self.judgement: Judgement | None = None
         self.interrupted = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         info = getattr(report, "ocitest_info", None)
         if not info:
             return
-        record = self.records.setdefault(report.nodeid, TestRecord(report.nodeid, info["requirements"]))
+        record = self.records.setdefault(report.nodeid, TestRecord(report.nodeid, info["requirements"],
+                                                                   since=info.get("since")))
         record.phases[report.when] = Phase(report.outcome, phase_message(report.longrepr), report.duration)
         record.harness_error = record.harness_error or info.get("harness_error", "")
         if "calls" in info:
@@ -88,8 +87,8 @@ class Collector:
         if not self.records:
             return
         self.tests = [record.result() for record in self.records.values()]
-        self.results = fold_all(self.state.catalog, self.tests)
-        self.verdict = overall(self.results)
+        self.judgement = judge(self.state.catalog, self.tests, judged_spec_version(self.config),
+                               judge_cli=self.config.getoption("ocitest_judge_cli"))
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         writers = [(path, write) for option, write, _ in WRITERS if (path := self.config.getoption(option))]
         if writers:
@@ -97,19 +96,19 @@ class Collector:
             for path, write in writers:
                 write(report, path)
         if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            session.exitstatus = exit_status(self.verdict, strict=self.config.getoption("strict_verdict"))
+            session.exitstatus = exit_status(self.judgement.top, strict=self.config.getoption("strict_verdict"))
 
     def summary(self) -> RunSummary:
-        assert self.verdict is not None, "summary() after pytest_sessionfinish folded the records"
+        assert self.judgement is not None, "summary() after pytest_sessionfinish folded the records"
         env, info = self.state.env, self.state.info
         runtime = info.to_json() if info else {"path": self.config.getoption("runtime")}
         return RunSummary(runtime={**runtime, "rootless": bool(env and env.rootless)}, host=host.facts(),
-                          verdict=self.verdict, requirements=self.results, tests=self.tests,
+                          judgement=self.judgement, judged=judged_spec_version(self.config), tests=self.tests,
                           schema_dir=str(env.schema_dir) if env else None,
                           duration=time.monotonic() - self.started, interrupted=self.interrupted)
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-        if self.verdict is None:
+        if self.judgement is None:
             return
         write = terminalreporter.write_line
         terminalreporter.section("ocitest verdict")
@@ -120,7 +119,9 @@ class Collector:
                   f"profile {info.profile.name}{guessed})")
             if info.features is None:
                 write(f"features: none: {info.features_problem}")
-        terminal.summarize(self.results, write, sections=config.getoption("verbose") > 0, kept=self._kept())
+        write(f"judged against {judged_spec_version(config).explain()}")
+        terminal.summarize(self.judgement.results, write, sections=config.getoption("verbose") > 0,
+                           kept=self._kept())
         for option, what in [*((o, w) for o, _, w in WRITERS), ("xmlpath", "JUnit XML"),
                              ("ocitest_keep_failed", "reproducers of failed tests")]:
             path = config.getoption(option, None)
@@ -137,11 +138,13 @@ class Collector:
         return {nodeid: folder for nodeid, folder in folders.items() if folder.is_dir()}
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """The verdict, once, as the very last line of the run."""
+        """The verdicts of the other scopes, then the run's own once, as the very last line of the run."""
         reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if self.verdict is None or reporter is None:
+        if self.judgement is None or reporter is None:
             return
-        color = self.verdict.color
-        reporter.write_line(self.verdict.line(interrupted=self.interrupted), bold=True, red=color == "red",
-                            yellow=color == "yellow" or self.interrupted,
+        *others, last = self.judgement.lines(interrupted=self.interrupted)
+        for line in others:
+            reporter.write_line(line)
+        color = self.judgement.top.color
+        reporter.write_line(last, bold=True, red=color == "red", yellow=color == "yellow" or self.interrupted,
                             green=color == "green" and not self.interrupted)

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .specversion import NEWEST, RELEASES
+
 #: The option group's name and title, in pytest's ``--help`` and in ``ocitest run --help``.
 GROUP = ("ocitest", "OCI runtime compliance (ocitest)")
 
@@ -74,13 +76,22 @@ OPTIONS: tuple[Option, ...] = (
         type=float, default=None, metavar="S",
         help="hard limit of each phase (setup, call, teardown) of one test, seconds; 0 turns it off "
              "(default: ten times the larger of the two timeouts above, at least 120)")),
+    Option(("--spec-version",), dict(
+        dest="ocitest_spec_version", choices=RELEASES, metavar="V",
+        help=f"judge against runtime-spec release V ({', '.join(RELEASES)}); default: the version the runtime "
+             f"declares (features' ociVersionMax, else the spec: line of --version), else {NEWEST}")),
+    Option(("--judge-cli",), dict(
+        dest="ocitest_judge_cli", action="store_true",
+        help="count runtime-tools' command-line-interface document in the verdict and the exit status too (for a "
+             "runtime that claims to follow it); without it, its verdict is shown apart")),
     Option(("--strict-verdict",), dict(action="store_true", help="exit 1 on a yellow verdict too")),
     Option(("--skip-preflight",), dict(
         action="store_true", help="do not check first that the runtime can create the simplest container")),
 )
 
 #: What ``ocitest doctor`` shares with a run: how to reach the runtime and what its bundles need.
-RUNTIME_OPTIONS = ("--runtime", "--runtime-arg", "--profile", "--rootless", "--schema-dir", "--busybox")
+RUNTIME_OPTIONS = ("--runtime", "--runtime-arg", "--profile", "--rootless", "--schema-dir", "--busybox",
+                   "--spec-version")
 
 
 def add_options(add: AddOption, flags: tuple[str, ...] | None = None) -> None:

@@ -29,7 +29,9 @@ from .runstate import (
     RECORD,
     STATE,
     RunState,
+    case_since,
     is_worker,
+    judged_spec_version,
     requirement_ids,
     runtime_self_description,
     stop,
@@ -49,6 +51,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the catalog requirement(s) this test checks")
+    config.addinivalue_line("markers", "since(version): the runtime-spec release whose text makes this test or "
+                                       "case; judged at an older release, its outcome counts for nothing")
     config.addinivalue_line("markers", "needs(name, *params): a precondition (ocitest/conditions.py) the host, "
                                        "the runtime's self-description or the run must meet, else the test is skipped")
     state = config.stash[STATE] = RunState(config=config, catalog=load_catalog())
@@ -79,6 +83,13 @@ def _check_before_the_run(config: pytest.Config, state: RunState) -> None:
     info = runtime_self_description(config)
     if info is not None and not (config.getoption("skip_preflight") or config.option.collectonly):
         preflight(state.env, info, Timeouts(config.getoption("runtime_timeout"), config.getoption("wait_timeout")))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The release the run judges against and why, before the first test (the preflight has passed)."""
+    if config.stash[STATE].env is None:
+        return None
+    return f"ocitest: judged against {judged_spec_version(config).explain()}"
 
 
 @pytest.hookimpl(trylast=True)
@@ -154,6 +165,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     ids = requirement_ids(item)
     if ids:
         info: dict = {"requirements": ids}
+        since = case_since(item)
+        if since:
+            info["since"] = since
         if report.when == "call" and report.failed and call.excinfo is not None \
                 and not _is_violation(call.excinfo.value):
             info["harness_error"] = f"{call.excinfo.typename}: {call.excinfo.value}"
@@ -169,5 +183,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         # report's __dict__ is serialized) but stays out of --junitxml, which writes str() of
         # every user property. The JUnit XML gets short string properties instead.
         report.ocitest_info = info
-        report.user_properties += junit.properties(ids, item.config.stash[STATE].catalog)
+        report.user_properties += junit.properties(ids, item.config.stash[STATE].catalog,
+                                                   judged_spec_version(item.config).version)
     return report

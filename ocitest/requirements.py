@@ -7,12 +7,32 @@ with ``@requirement("ID", ...)``; an unknown ID is a collection error.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from .specversion import RELEASES
+
 LEVELS = ("MUST", "SHOULD", "MAY")
+
+#: The verdict scope of every document but one: the runtime-spec's releases.
+RUNTIME_SPEC = "runtime-spec"
+#: runtime-tools' command-line-interface document: its own text and version, judged apart.
+CLI = "command-line-interface"
+#: Documents whose requirements are not the runtime-spec's, by file name.
+SCOPE_OF_DOCUMENT = {"command-line-interface.md": CLI}
+#: The order verdict scopes are shown in.
+SCOPES = (RUNTIME_SPEC, CLI)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of a requirement's wording, in a later release, that changes what is checked."""
+
+    version: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -25,8 +45,16 @@ class Requirement:
     summary: str
     census: tuple[str, ...] = ()
     runtime_tools: tuple[str, ...] = ()
-    #: The spec version that introduced the current wording, when newer than v1.0.2.
+    #: The first release whose text makes the requirement (for the command-line document: its own
+    #: version). Judged at an older release, the requirement is not applicable. None: not yet known.
     since: str | None = None
+    #: Later wording changes that change what is checked.
+    changes: tuple[Change, ...] = ()
+    #: Further sentences (``runtime.md#runtimeCreate``) the requirement's level rests on, e.g. the
+    #: MUST that makes a keyword-less field binding; resolved with ``basis_references``.
+    basis: tuple[str, ...] = ()
+    #: ``runtime-spec``, or ``command-line-interface`` for runtime-tools' document.
+    scope: str = RUNTIME_SPEC
     #: False for a requirement deliberately left without a test; ``why`` says why.
     covered: bool = True
     why: str = ""
@@ -36,16 +64,27 @@ class Requirement:
         """``runtime.md#runtimeState``: how the report groups requirements."""
         return f"{self.document}#{self.anchor}"
 
+    @property
+    def basis_references(self) -> tuple[str, ...]:
+        """``basis`` as URLs: the same release's base with the file name swapped (``…/v1.3.0/runtime.md#x``)."""
+        folder = self.reference.split("#", 1)[0].rsplit("/", 1)[0]
+        return tuple(f"{folder}/{item}" for item in self.basis)
+
     def to_json(self) -> dict:
         data = asdict(self)
         data["census"] = list(self.census)
         data["runtime_tools"] = list(self.runtime_tools)
+        data["changes"] = [asdict(change) for change in self.changes]
+        data["basis"] = list(self.basis)
+        data["basis_references"] = list(self.basis_references)
         return data
 
 
 @dataclass
 class Catalog:
     requirements: dict[str, Requirement] = field(default_factory=dict)
+    #: The version of each scope's text the catalog is written against (runtime-spec 1.3.0, the CLI document 1.0.1).
+    versions: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, rid: str) -> bool:
         return rid in self.requirements
@@ -63,6 +102,7 @@ class Catalog:
 def parse_document(text: str) -> list[Requirement]:
     data = tomllib.loads(text)
     doc = data["document"]
+    scope = SCOPE_OF_DOCUMENT.get(doc["name"], RUNTIME_SPEC)
     found = []
     for entry in data.get("requirement", []):
         found.append(Requirement(
@@ -75,6 +115,9 @@ def parse_document(text: str) -> list[Requirement]:
             census=tuple(entry.get("census", ())),
             runtime_tools=tuple(entry.get("runtime_tools", ())),
             since=entry.get("since"),
+            changes=tuple(Change(str(c["version"]), str(c["note"])) for c in entry.get("changes", ())),
+            basis=tuple(entry.get("basis", ())),
+            scope=scope,
             covered=entry.get("covered", True),
             why=entry.get("why", ""),
         ))
@@ -87,10 +130,25 @@ def load_catalog() -> Catalog:
     for file in sorted(resources.files("ocitest.catalog").iterdir(), key=lambda f: f.name):
         if not file.name.endswith(".toml"):
             continue
-        for req in parse_document(file.read_text()):
+        text = file.read_text()
+        document = tomllib.loads(text)["document"]
+        scope = SCOPE_OF_DOCUMENT.get(document["name"], RUNTIME_SPEC)
+        if document.get("spec_version"):
+            catalog.versions.setdefault(scope, str(document["spec_version"]))
+        for req in parse_document(text):
             if req.id in catalog.requirements:
                 raise ValueError(f"duplicate requirement ID {req.id} in {file.name}")
             if req.level not in LEVELS:
                 raise ValueError(f"{req.id}: level {req.level!r} is not one of {LEVELS}")
+            _check_versions(req)
             catalog.requirements[req.id] = req
     return catalog
+
+
+def _check_versions(req: Requirement) -> None:
+    """A runtime-spec requirement's ``since`` and ``changes`` name releases; the CLI document's, x.y.z versions."""
+    versions = [v for v in (req.since, *(c.version for c in req.changes)) if v is not None]
+    for version in versions:
+        ok = version in RELEASES if req.scope == RUNTIME_SPEC else re.fullmatch(r"\d+\.\d+\.\d+", version)
+        if not ok:
+            raise ValueError(f"{req.id}: version {version!r} is not a {req.scope} release")

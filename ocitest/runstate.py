@@ -20,6 +20,7 @@ import pytest
 from .environment import Environment
 from .requirements import Catalog
 from .runtime import Event, RuntimeInfo, inspect_runtime
+from .specversion import JudgedVersion, judged_version, version_key
 
 
 @dataclass
@@ -30,6 +31,8 @@ class RunState:
     env: Environment | None = None
     #: Asked once per process, see ``runtime_self_description``.
     info: RuntimeInfo | None = None
+    #: The runtime-spec release the run judges against, see ``judged_spec_version``.
+    judged: JudgedVersion | None = None
 
 
 STATE = pytest.StashKey[RunState]()
@@ -80,6 +83,23 @@ def runtime_self_description(config: pytest.Config) -> RuntimeInfo | None:
         state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"),
                                      profile=config.getoption("ocitest_profile"))
     return state.info
+
+
+def judged_spec_version(config: pytest.Config) -> JudgedVersion:
+    """The release the run judges against (``--spec-version``, else what the runtime declares), once per process."""
+    state = config.stash[STATE]
+    if state.judged is None:
+        info = runtime_self_description(config)
+        state.judged = judged_version(option=config.getoption("ocitest_spec_version"),
+                                      features_max=info.declared_max if info else None,
+                                      version_spec=info.spec_version if info else None)
+    return state.judged
+
+
+def case_since(item: pytest.Item) -> str | None:
+    """The release a test or case is marked ``@since`` (the newest when marked more than once), or None."""
+    versions = [str(mark.args[0]) for mark in item.iter_markers("since") if mark.args]
+    return max(versions, key=version_key) if versions else None
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:

@@ -343,6 +343,12 @@ class RuntimeInfo:
                        kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket)
 
     @property
+    def declared_max(self) -> str | None:
+        """The newest spec version ``features`` declares (``ociVersionMax``), as the runtime wrote it."""
+        value = (self.features or {}).get("ociVersionMax")
+        return str(value) if value else None
+
+    @property
     def oci_version(self) -> str:
         """The ociVersion to write into configs: the newest the runtime declares it supports.
 

@@ -67,9 +67,11 @@ def needs_root_and(runtime: str):
     return pytest.mark.skipif(bool(reasons), reason=", ".join(reasons))
 
 
-def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None) -> Run:
-    """``ocitest run ARGS --json FILE`` in a subprocess to its end, exactly as a user runs it (``env`` is added)."""
-    run = LiveRun.start(tmp_path, *args, env=env, private_tmp=False)
+def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None,
+                judge_all: bool = True) -> Run:
+    """``ocitest run ARGS --json FILE`` in a subprocess to its end, as a user runs it (``env`` is added);
+    ``judge_all``: at the newest release with the command-line document counted (live_run.JUDGE_ALL)."""
+    run = LiveRun.start(tmp_path, *args, env=env, private_tmp=False, judge_all=judge_all)
     code = run.finish(timeout)
     return Run(code, run.output, run.report())
 

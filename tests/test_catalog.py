@@ -12,6 +12,7 @@ import textwrap
 import pytest
 
 from ocitest.requirements import load_catalog
+from ocitest.specversion import RELEASES, version_key
 
 from . import census
 from .conftest import ROOT
@@ -87,6 +88,31 @@ def test_ids_levels_and_references_are_well_formed():
 
 #: The census facts (tests/census_facts.toml): what the coverage tests below measure the catalog against.
 FACTS = census.load()
+
+
+#: The versions of runtime-tools' command-line-interface document (its own numbering, not runtime-spec's).
+CLI_DOCUMENT_VERSIONS = ("1.0.0", "1.0.1")
+
+
+def test_every_entry_has_since_a_release_of_its_document():
+    """``since`` dates each requirement, so a runtime is judged only on what its declared release says."""
+    catalog = load_catalog()
+    missing = [req.id for req in catalog if req.since is None]
+    assert not missing, f"{len(missing)} entries without since, e.g. {missing[:10]}"
+    for req in catalog:
+        allowed = CLI_DOCUMENT_VERSIONS if req.scope == "command-line-interface" else RELEASES
+        assert req.since in allowed, f"{req.id}: since {req.since!r} is not one of {allowed}"
+        for change in req.changes:
+            assert change.version in allowed and change.note, f"{req.id}: change {change}"
+            assert version_key(change.version) > version_key(req.since), f"{req.id}: change before since"
+
+
+def test_basis_names_a_document_and_an_anchor_of_the_same_release():
+    for req in load_catalog():
+        for item, url in zip(req.basis, req.basis_references, strict=True):
+            document, _, anchor = item.partition("#")
+            assert anchor in KNOWN_ANCHORS.get(document, set()), f"{req.id}: basis {item}"
+            assert url.startswith(req.reference.rsplit("/", 1)[0] + "/"), url
 
 
 def test_the_census_facts_add_up_to_the_census_counts():

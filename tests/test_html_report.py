@@ -109,7 +109,7 @@ def test_the_page_opens_on_what_failed_most_severe_first(browser, runc_cli):
     assert failed.location["y"] < browser.execute_script("return window.innerHeight;"), "not on the first screen"
     rank = {"fail": 0, "error": 1}
     failing = [r for r in run.report["requirements"] if r["outcome"] in rank]
-    expected = [r["id"] for r in sorted(failing, key=lambda r: (rank[r["outcome"]],
+    expected = [r["id"] for r in sorted(failing, key=lambda r: (r["scope"] != "runtime-spec", rank[r["outcome"]],
                                                                  ("MUST", "SHOULD", "MAY").index(r["level"])))]
     shown = [row.get_attribute("data-id") for row in failed.find_elements("css selector", "tbody tr")]
     assert shown == expected
@@ -135,7 +135,7 @@ def _section_order(report: dict) -> list[str]:
 def test_the_outcome_filter_leaves_exactly_the_failing_requirements(browser, runc_cli):
     run, page = runc_cli
     load(browser, page)
-    for outcome in ("pass", "skip", "error"):
+    for outcome in ("pass", "skip", "error", "not-applicable", "not-run"):
         click(browser, f"filter-outcome-{outcome}")
     failing = {rid for rid, outcome in run.outcomes().items() if outcome == "fail"}
     assert failing and set(browser.execute_script(VISIBLE_IDS)) == failing
@@ -174,7 +174,7 @@ def test_clicking_a_column_header_sorts_within_each_section(browser, runc_cli):
     groups = browser.execute_script(per_section)
     assert [[rid for rid, _ in g] for g in groups] == [sorted((rid for rid, _ in g), reverse=True) for g in groups]
     browser.find_element("css selector", '#requirements th[data-sort-key="outcome"] button').click()
-    rank = {"fail": 0, "error": 1, "pass": 2, "skip": 3}
+    rank = {"fail": 0, "error": 1, "pass": 2, "skip": 3, "not-applicable": 4, "not-run": 5}
     for group in browser.execute_script(per_section):
         ranks = [rank[outcome] for _, outcome in group]
         assert ranks == sorted(ranks), group

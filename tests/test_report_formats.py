@@ -21,9 +21,11 @@ from jsonschema import Draft202012Validator
 from junitparser import JUnitXml, Properties
 from tap.parser import Parser
 
-from ocitest.report import diff, report_schema, tap
+from ocitest.report import diff, html, json_report, matrix, report_schema, tap, terminal
 from ocitest.report.junit import properties
-from ocitest.requirements import load_catalog
+from ocitest.requirements import CLI, Catalog, Requirement, load_catalog
+from ocitest.specversion import JudgedVersion
+from ocitest.verdict import RequirementResult, TestResult, judge
 
 from .conftest import BAD_RUNTIMES, Run, needs_root_and, run_ocitest
 
@@ -116,15 +118,15 @@ def test_tap_parses_and_agrees_with_the_json_report(outputs):
     # The numbers were just checked to be 1..len(requirements): one point per requirement.
     for point, req in zip(points, report["requirements"], strict=True):
         assert point.description == f"- {req['id']}: {req['summary']}"
-        assert point.skip == (req["outcome"] == "skip")
-        assert point.ok == (req["outcome"] in ("pass", "skip"))
+        assert point.skip == (req["outcome"] in tap.SKIPS)
+        assert point.ok == (req["outcome"] in ("pass", *tap.SKIPS))
         block = point.yaml_block
         assert block is not None, point.description
         assert {k: block[k] for k in ("reference", "level", "section", "outcome", "message", "tests")} == \
             {k: req[k] for k in ("reference", "level", "section", "outcome", "message", "tests")}
     counts = report["counts"]
     outcomes = Counter(r["outcome"] for r in report["requirements"])
-    assert sum(p.skip for p in points) == counts["skipped"]
+    assert sum(p.skip for p in points) == counts["skipped"] + counts["not_applicable"] + counts["not_run"]
     assert sum(p.ok and not p.skip for p in points) == counts["passed"]
     assert sum(not p.ok for p in points) == outcomes["fail"] + outcomes["error"] >= counts["must_failed"] > 0
     failing = next(p for p in points if not p.ok)
@@ -178,12 +180,17 @@ def test_junit_test_cases_carry_requirement_level_and_reference(outputs):
 
 
 def test_junit_properties_are_per_requirement_in_order():
-    catalog = load_catalog()
-    first, second = list(catalog)[:2]
-    assert properties([first.id, second.id, "no.such-id"], catalog) == [
+    first, second = req_of("config.x", since="1.1.0", basis=("runtime.md#runtimeCreate",)), req_of("config.y")
+    catalog = Catalog({first.id: first, second.id: second})
+    assert properties([first.id, second.id, "no.such-id"], catalog, "1.0.2") == [
         ("requirement", first.id), ("level", first.level), ("reference", first.reference),
+        ("basis", "https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeCreate"),
+        ("since", "1.1.0"), ("not_applicable_at", "1.0.2"),
         ("requirement", second.id), ("level", second.level), ("reference", second.reference),
         ("requirement", "no.such-id")]
+    assert ("not_applicable_at", "1.3.0") not in properties([first.id], catalog, "1.3.0")
+    cli = load_catalog()["cli.create-pid-file"]
+    assert ("scope", "command-line-interface") in properties([cli.id], load_catalog(), "1.0.2")
 
 
 # -- ocitest diff ----------------------------------------------------------------------------------
@@ -262,3 +269,128 @@ def test_compare_of_equal_reports_finds_nothing():
     assert not any((result.regressions, result.fixes, result.newly_skipped, result.no_longer_skipped,
                     result.changed, result.added, result.removed))
     assert diff.render_text(result).splitlines()[-1].endswith("verdict unchanged (green)")
+
+
+def test_compare_sets_applicability_and_not_run_apart_from_regressions():
+    old = _report("red", a="fail", b="not-applicable", c="pass", d="not-run", e="skip")
+    new = _report("green", a="not-applicable", b="fail", c="not-run", d="fail", e="not-run")
+    old["requirements"][0]["observed"] = "fail"
+    new["requirements"][0]["observed"] = "fail"
+    old["spec_version"], new["spec_version"] = "1.3.0", "1.0.2"
+    result = diff.compare(old, new)
+    assert not result.regressions and not result.fixes
+    assert [(c.id, c.old_observed, c.new_observed) for c in result.applicability] == [("a", "fail", "fail"),
+                                                                                      ("b", "not-applicable", "fail")]
+    assert [c.id for c in result.not_run] == ["c", "e"] and [c.id for c in result.now_run] == ["d"]
+    text = diff.render_text(result)
+    assert "at runtime-spec 1.3.0" in text and "judged different releases" in text
+    assert "observed: fail -> fail" in text and "applicability changed 2" in text.splitlines()[-1]
+
+
+# -- the verdict scopes in every format ----------------------------------------------------------------
+
+def req_of(rid: str, level: str = "MUST", **kw) -> Requirement:
+    document = "command-line-interface.md" if kw.get("scope") == CLI else "config.md"
+    return Requirement(rid, level, document, "configDomainname",
+                       f"https://github.com/opencontainers/runtime-spec/blob/v1.3.0/{document}#configDomainname",
+                       f"summary of {rid}", **kw)
+
+
+@pytest.fixture(scope="module")
+def judged_report() -> dict:
+    """A report judged at 1.0.2 (declared 1.0.2-dev): one old pass, one newer fail, one CLI fail, one not run."""
+    reqs = [req_of("config.old", since="1.0.0", basis=("runtime.md#runtimeCreate",)),
+            req_of("config.new", since="1.1.0"), req_of("config.unselected"),
+            req_of("cli.x", scope=CLI, since="1.0.1", basis=("command-line-interface.md#global-usage",))]
+    catalog = Catalog({r.id: r for r in reqs}, {"runtime-spec": "1.3.0", CLI: "1.0.1"})
+    tests = [TestResult("t::old", "pass", requirements=["config.old"]),
+             TestResult("t::new", "fail", requirements=["config.new"], message="the program saw (none)"),
+             TestResult("t::cli", "fail", requirements=["cli.x"], message="no pid file")]
+    version = JudgedVersion("1.0.2", "declared", "1.0.2-dev", "features ociVersionMax", "1.0.2-dev read as 1.0.2")
+    run = json_report.RunSummary(runtime={"path": "/usr/sbin/runc", "version": "runc version 1.1.5"},
+                                 host={"kernel": "6", "cgroup": "v1", "machine": "x86_64"},
+                                 judgement=judge(catalog, tests, version), judged=version,
+                                 tests=tests)
+    return json_report.build(run)
+
+
+def test_the_json_report_carries_every_scope(judged_report):
+    report = judged_report
+    assert report["spec_version"] == "1.0.2" and report["verdict"] == "green"
+    assert set(report["verdicts"]) == {"runtime-spec", "runtime-spec-newest", "command-line-interface"}
+    spec = report["verdicts"]["runtime-spec"]
+    assert (spec["basis"], spec["declared"], spec["declared_by"]) == ("declared", "1.0.2-dev", "features ociVersionMax")
+    assert report["counts"] == spec["counts"] and report["counts"]["not_applicable"] == 1
+    assert report["counts"]["not_run"] == 1 and report["counts"]["must_failed"] == 0
+    assert report["verdicts"]["runtime-spec-newest"]["verdict"] == "red"
+    assert report["verdicts"]["command-line-interface"] == {
+        "verdict": "red", "counts": {"must_failed": 1, "should_failed": 0, "may_failed": 0, "passed": 0, "skipped": 0,
+                                     "errors": 0, "not_applicable": 0, "not_run": 0},
+        "spec_version": "1.0.1", "basis": "document", "counted": False, "note": ""}
+    new = next(r for r in report["requirements"] if r["id"] == "config.new")
+    assert (new["outcome"], new["observed"], new["since"]) == ("not-applicable", "fail", "1.1.0")
+    old = next(r for r in report["requirements"] if r["id"] == "config.old")
+    assert old["basis"] == ["https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeCreate"]
+    assert report_schema.validate({**report, "schema_dir": None, "duration": None,
+                                   "runtime": {**_RUNTIME, **report["runtime"]}}) == []
+
+
+_RUNTIME = {"args": [], "spec_version": "1.0.2-dev", "features": True, "features_problem": "", "profile": "runc",
+            "profile_details": {"name": "runc", "guessed": True, "console_socket": "path", "kill_signal": "positional",
+                                "container_process": "process", "global_args": []}, "rootless": False}
+
+
+def test_tap_shows_not_applicable_as_a_skip_with_its_since_and_each_scope(judged_report):
+    text = tap.render(judged_report)
+    points = {line.description.split(":")[0][2:]: line for line in Parser().parse_text(text) if line.category == "test"}
+    new = points["config.new"]
+    assert new.ok and new.skip and new.directive.reason == "not applicable at 1.0.2 (since 1.1.0)"
+    assert new.yaml_block["observed"] == "fail"
+    assert points["config.unselected"].skip and points["config.unselected"].directive.reason == "not run"
+    assert not points["cli.x"].ok and points["cli.x"].yaml_block["scope"] == "command-line-interface"
+    assert points["config.old"].yaml_block["basis"] == [
+        "https://github.com/opencontainers/runtime-spec/blob/v1.3.0/runtime.md#runtimeCreate"]
+    assert "# verdict of runtime-spec-newest 1.3.0 (newest; not counted): RED" in text
+    assert "# verdict of command-line-interface 1.0.1 (document; not counted): RED" in text
+    assert text.rstrip().splitlines()[-1].startswith("# verdict: GREEN (0 must failed")
+
+
+def test_html_shows_every_scope_at_the_top_and_lists_what_is_not_applicable(judged_report):
+    page = html.render(judged_report)
+    top = page[:page.index('id="failed"')]
+    assert 'data-scope="runtime-spec"' in top and 'data-scope="runtime-spec-newest"' in top
+    assert 'data-scope="command-line-interface"' in top and "against runtime-spec 1.0.2 (declared)" in top
+    section = page[page.index('id="not-applicable"'):page.index("</section>", page.index('id="not-applicable"'))]
+    assert "config.new" in section and "1.1.0" in section and "config.old" not in section
+    assert "rests on runtime.md#runtimeCreate" in page
+
+
+def test_the_terminal_lists_newer_failures_apart_and_the_basis(judged_report):
+    lines: list[str] = []
+    judgement_results = judge_results(judged_report)
+    terminal.summarize(judgement_results, lambda text="", **_: lines.append(text))
+    text = "\n".join(lines)
+    assert "1 fail" in text and "1 not applicable" in text and "1 not run" in text
+    assert "cli.x" in text and "[command-line-interface: not in the runtime-spec verdict]" in text
+    assert "config.new (since 1.1.0)" in text.split("not applicable at the judged release")[1]
+    rests_on = "rests on: https://github.com/opencontainers/runtime-spec/blob/v1.3.0/command-line-interface.md#global-usage"
+    assert rests_on in text
+
+
+def judge_results(report: dict) -> list:
+    """The report's requirements back as results, for the terminal summary (which reads objects)."""
+    out = []
+    for entry in report["requirements"]:
+        scope = entry["scope"]
+        basis = tuple(url.rsplit("/", 1)[-1] for url in entry["basis"])
+        out.append(RequirementResult(req_of(entry["id"], entry["level"], since=entry["since"], basis=basis,
+                                            **({"scope": scope} if scope == CLI else {})),
+                                     entry["outcome"], entry["tests"], entry["message"],
+                                     entry["observed"] if entry["observed"] != entry["outcome"] else None))
+    return out
+
+
+def test_matrix_shows_the_release_each_report_judged(judged_report):
+    text = matrix.render_text([judged_report, judged_report])
+    assert "judged at 1.0.2;" in text
+    assert any(line.startswith("  config.new") and "n/a" in line for line in text.splitlines())

@@ -10,18 +10,22 @@ import psutil
 
 from ocitest.requirements import load_catalog
 
-from .conftest import needs_root_and
+from .conftest import needs_root_and, run_ocitest
 
 pytestmark = needs_root_and("runc")
 
 REPORT_KEYS = {"format", "runtime", "spec_version", "host", "verdict", "counts", "requirements", "tests"}
-COUNT_KEYS = {"must_failed", "should_failed", "passed", "skipped", "errors"}
+COUNT_KEYS = {"must_failed", "should_failed", "may_failed", "passed", "skipped", "errors", "not_applicable",
+              "not_run"}
 
 
 def test_the_run_ends_with_a_verdict_line_and_the_matching_exit_status(runc_run):
-    last = runc_run.output.strip().splitlines()[-1]
-    assert re.fullmatch(r"ocitest: (RED|YELLOW|GREEN) — \d+ MUST failed, \d+ SHOULD failed, \d+ skipped, "
-                        r"\d+ errors", last), last
+    *before, last = runc_run.output.strip().splitlines()
+    assert re.fullmatch(r"ocitest: (RED|YELLOW|GREEN) against runtime-spec 1\.3\.0 \(--spec-version\) and "
+                        r"command-line-interface 1\.0\.1 — \d+ MUST failed, \d+ SHOULD failed, \d+ MAY failed, "
+                        r"\d+ requirements? skipped, \d+ errors, 0 not applicable", last), last
+    assert before[-2].startswith("runtime-spec 1.3.0 (newest): ")
+    assert before[-1].startswith("command-line-interface 1.0.1: ") and before[-1].endswith("(counted: --judge-cli)")
     verdict = runc_run.report["verdict"]
     assert last.startswith(f"ocitest: {verdict.upper()}")
     assert runc_run.exit == {"red": 1, "yellow": 0, "green": 0}[verdict]
@@ -35,8 +39,7 @@ def test_runc_gets_a_verdict_with_no_harness_errors(runc_run):
 def test_every_runtime_md_requirement_was_checked(runc_run):
     outcomes = runc_run.outcomes()
     runtime_md = [req.id for req in load_catalog() if req.document == "runtime.md"]
-    not_run = [rid for rid in runtime_md if outcomes.get(rid) == "skip" and "no test" in next(
-        r["message"] for r in runc_run.report["requirements"] if r["id"] == rid)]
+    not_run = [rid for rid in runtime_md if outcomes.get(rid) == "not-run"]
     assert not not_run, f"requirements without a test: {not_run}"
 
 
@@ -50,7 +53,7 @@ def test_the_json_report_follows_the_contract(runc_run):
     assert report["host"]["cgroup"] in ("v1", "v2", "hybrid") and report["host"]["kernel"]
     for req in report["requirements"]:
         assert req["level"] in ("MUST", "SHOULD", "MAY")
-        assert req["outcome"] in ("pass", "fail", "skip", "error")
+        assert req["outcome"] in ("pass", "fail", "skip", "error")  # not-run: none at all; not-applicable: at 1.3.0
         assert re.fullmatch(r"https://github\.com/opencontainers/(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs)"
                             r"/[\w-]+\.md#[\w-]+", req["reference"]), req["reference"]
     for test in report["tests"]:
@@ -60,6 +63,44 @@ def test_the_json_report_follows_the_contract(runc_run):
     counted = report["counts"]
     outcomes = [r["outcome"] for r in report["requirements"]]
     assert counted["passed"] == outcomes.count("pass") and counted["skipped"] == outcomes.count("skip")
+    assert report["verdicts"]["runtime-spec"]["counts"] == report["verdicts"]["runtime-spec-newest"]["counts"]
+    spec_only = [r for r in report["requirements"] if r["scope"] == "runtime-spec"]
+    assert report["verdicts"]["runtime-spec"]["counts"]["passed"] == sum(r["outcome"] == "pass" for r in spec_only)
+
+
+#: A small selection with config.domainname's test: runc 1.1.5 ignores domainname (new in 1.1.0).
+DOMAINNAME = ("--suite", "config", "-k", "domainname or hostname", "--wait-timeout", "10")
+
+
+def test_runc_is_judged_at_the_release_it_declares_and_a_newer_requirement_is_not_applicable(tmp_path):
+    run = run_ocitest(tmp_path, "--runtime", "runc", *DOMAINNAME, judge_all=False)
+    report = run.report
+    assert report is not None, run.output[-3000:]
+    assert report["spec_version"] == "1.0.2" and report["verdicts"]["runtime-spec"]["basis"] == "declared"
+    assert report["verdicts"]["runtime-spec"]["declared"] == "1.0.2-dev"
+    domainname = next(r for r in report["requirements"] if r["id"] == "config.domainname")
+    assert (domainname["outcome"], domainname["observed"], domainname["since"]) == ("not-applicable", "fail", "1.1.0")
+    assert report["counts"]["must_failed"] == 0 and report["counts"]["not_applicable"] >= 1
+    assert report["verdicts"]["runtime-spec-newest"]["counts"]["must_failed"] >= 1
+    cli = report["verdicts"]["command-line-interface"]
+    assert cli["counted"] is False and cli["counts"]["not_run"] > 0
+    assert run.output.strip().splitlines()[-1].startswith(
+        f"ocitest: {report['verdict'].upper()} against runtime-spec 1.0.2 (declared) — ")
+    assert run.exit == (1 if report["verdict"] == "red" else 0)
+    assert "judged against runtime-spec 1.0.2, declared: features ociVersionMax says 1.0.2-dev" in run.output
+
+    (tmp_path / "newest").mkdir()
+    newest = run_ocitest(tmp_path / "newest", "--runtime", "runc", *DOMAINNAME, "--spec-version", "1.3.0",
+                         judge_all=False)
+    assert newest.report is not None, newest.output[-3000:]
+    assert newest.report["spec_version"] == "1.3.0" and newest.report["verdict"] == "red" and newest.exit == 1
+    assert newest.outcomes()["config.domainname"] == "fail"
+
+
+def test_a_spec_version_that_is_no_release_is_a_usage_error(tmp_path):
+    run = run_ocitest(tmp_path, "--runtime", "runc", "--spec-version", "1.0.3", judge_all=False)
+    assert run.exit == 2 and run.report is None
+    assert "1.0.3" in run.output and "1.0.2" in run.output
 
 
 def test_failing_requirements_name_the_runtime_call_that_showed_it(runc_run):

@@ -27,6 +27,7 @@ from .page import (
     esc,
     filter_controls,
     inline_code,
+    judged_text,
     runtime_label,
     sortable_header,
     verdict_color,
@@ -42,7 +43,11 @@ _MEANING = {
 #: Column widths of the requirements table (fixed layout: long ids and messages wrap, the page never scrolls sideways).
 _COLUMNS = ('<colgroup><col style="width:21%"><col style="width:6.5%"><col style="width:7.5%"><col style="width:33%">'
             '<col style="width:10%"><col style="width:22%"></colgroup>')
-_OUTCOME_WORD = {"pass": "pass", "fail": "fail", "skip": "skipped", "error": "error (harness undecided)"}
+_OUTCOME_WORD = {"pass": "pass", "fail": "fail", "skip": "skipped", "error": "error (harness undecided)",
+                 "not-applicable": "n/a (newer than the release judged)", "not-run": "not-run"}
+#: The scopes of ``verdicts``, in order, as the page names them.
+_SCOPE_NAMES = (("runtime-spec", "runtime-spec"), ("runtime-spec-newest", "runtime-spec"),
+                ("command-line-interface", "command-line-interface"))
 
 
 def render(report: dict) -> str:
@@ -51,11 +56,12 @@ def render(report: dict) -> str:
     body = "\n".join([
         _header(report),
         _failed(requirements),
+        _not_applicable(report),
         _facts(report),
         _requirements(requirements),
         _evidence(requirements, report.get("tests") or []),
         f'<footer>Written by ocitest from a report of format {esc(report.get("format"))}. Requirements of the OCI '
-        f'Runtime Specification v{esc(report.get("spec_version"))} and of runtime-tools\' '
+        f'Runtime Specification, judged at v{esc(report.get("spec_version"))}, and of runtime-tools\' '
         'command-line interface.</footer>',
     ])
     return document(title, body)
@@ -74,12 +80,13 @@ def _header(report: dict) -> str:
                    f"so this is no verdict; so far it is {str(report.get('verdict')).upper()}")
     else:
         meaning = _MEANING.get(str(report.get("verdict")), "")
-    line = (f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
-            f"{counts.get('skipped', 0)} skipped, {counts.get('errors', 0)} errors")
+    line = f"against {judged_text(report)} — {_tally(counts)}"
     tiles = [("MUST failed", counts.get("must_failed", 0), "bad"),
              ("SHOULD failed", counts.get("should_failed", 0), "warn"),
-             ("passed", counts.get("passed", 0), "good"), ("skipped", counts.get("skipped", 0), ""),
-             ("errors", counts.get("errors", 0), "warn")]
+             ("MAY failed", counts.get("may_failed", 0), ""),
+             ("passed", counts.get("passed", 0), "good"), ("requirements skipped", counts.get("skipped", 0), ""),
+             ("errors", counts.get("errors", 0), "warn"), ("not applicable", counts.get("not_applicable", 0), ""),
+             ("not run", counts.get("not_run", 0), "")]
     tiles_html = "".join(f'<div class="count {cls if value else ""}"><b>{esc(value)}</b>{esc(name)}</div>'
                          for name, value, cls in tiles)
     top_badge = badge(color, "PARTIAL" if report.get("interrupted") else verdict_text(report),
@@ -89,15 +96,65 @@ def _header(report: dict) -> str:
         f'{top_badge}'
         f'<div><h1>OCI runtime compliance: {esc(runtime.get("version") or runtime.get("path"))}</h1>'
         f'<p class="verdict-line" id="verdict-line">{esc(verdict_text(report))} — {esc(line)}</p>'
-        f'<p class="meaning">{esc(meaning)}</p></div></header>'
+        f'<p class="meaning">{esc(meaning)}</p>{_scopes(report)}</div></header>'
         f'<div class="counts" id="counts">{tiles_html}</div>'
     )
 
 
+def _tally(counts: dict) -> str:
+    text = (f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
+            f"{counts.get('may_failed', 0)} MAY failed, {counts.get('skipped', 0)} "
+            f"requirement{'' if counts.get('skipped', 0) == 1 else 's'} skipped, "
+            f"{counts.get('errors', 0)} errors, {counts.get('not_applicable', 0)} not applicable")
+    return text + (f", {counts['not_run']} not run" if counts.get("not_run") else "")
+
+
+def _scopes(report: dict) -> str:
+    """Each scope's verdict, one badge each: the judged release, the newest, the command-line document."""
+    verdicts = report.get("verdicts") or {}
+    items = []
+    for key, name in _SCOPE_NAMES:
+        scope = verdicts.get(key)
+        if not scope:
+            continue
+        color = str(scope.get("verdict"))
+        counted = "counted in the verdict" if scope.get("counted") else "shown apart, not counted"
+        note = f"; {scope['note']}" if scope.get("note") else ""
+        items.append(f'<div class="scope{"" if scope.get("counted") else " apart"}" data-scope="{esc(key)}">'
+                     f'{badge(color, color.upper())} {esc(name)} {esc(scope.get("spec_version"))} '
+                     f'({esc(scope.get("basis"))}; {esc(counted)}{esc(note)}): '
+                     f'{esc(_tally(scope.get("counts") or {}))}</div>')
+    return f'<div class="scopes" id="scopes">{"".join(items)}</div>' if items else ""
+
+
+def _not_applicable(report: dict) -> str:
+    """The requirements newer than the release judged, with their ``since`` and what their checks observed."""
+    newer = [r for r in report.get("requirements") or [] if r.get("outcome") == "not-applicable"]
+    if not newer:
+        return ""
+    rows = "".join(
+        f'<tr data-id="{esc(r.get("id"))}"><td class="id"><a href="#req-{esc(r.get("id"))}">{esc(r.get("id"))}</a></td>'
+        f'<td><span class="level {esc(r.get("level"))}">{esc(r.get("level"))}</span></td>'
+        f'<td>{esc(r.get("since"))}</td><td><span class="outcome {esc(r.get("observed"))}">'
+        f'{esc(OUTCOME_LABEL.get(str(r.get("observed")), r.get("observed")))}</span></td>'
+        f'<td class="summary">{inline_code(r.get("summary"))} <a href="{esc(r.get("reference"))}">spec</a></td></tr>'
+        for r in sorted(newer, key=lambda r: severity(str(r.get("observed")), str(r.get("level")))))
+    return (f'<section id="not-applicable"><h2>Not applicable at {esc(report.get("spec_version"))}: '
+            f'{len(newer)} newer requirements</h2>'
+            '<p class="meaning">Their text came in a later release than the one judged, so they count for nothing '
+            'here; what their checks observed is what a newer release would need (the newest-release verdict '
+            'above counts them).</p><table class="failed"><thead><tr><th>requirement</th><th>level</th>'
+            f'<th>since</th><th>observed</th><th>summary</th></tr></thead><tbody>{rows}</tbody></table></section>')
+
+
 def _by_severity(requirements: list[dict]) -> list[dict]:
-    """The failing and undecided requirements, most severe first (catalog order within a rank)."""
+    """The failing and undecided requirements, most severe first (catalog order within a rank).
+
+    The runtime-spec's first: the command-line document's come after them, whatever their level.
+    """
     failing = [r for r in requirements if r.get("outcome") in ("fail", "error")]
-    return sorted(failing, key=lambda r: severity(str(r.get("outcome")), str(r.get("level"))))
+    return sorted(failing, key=lambda r: (r.get("scope", "runtime-spec") != "runtime-spec",
+                                          *severity(str(r.get("outcome")), str(r.get("level")))))
 
 
 def _failed(requirements: list[dict]) -> str:
@@ -113,15 +170,28 @@ def _failed(requirements: list[dict]) -> str:
         rows.append(
             f'<tr class="{esc(outcome)}" data-id="{esc(rid)}">'
             f'<td><span class="outcome {esc(outcome)}">{esc(OUTCOME_LABEL.get(outcome, outcome))}</span></td>'
-            f'<td><span class="level {esc(level)}">{esc(level)}</span></td>'
+            f'<td><span class="level {esc(level)}">{esc(level)}</span>{_scope_tag(req)}</td>'
             f'<td class="id"><a href="#ev-{esc(rid)}">{esc(rid)}</a></td>'
-            f'<td class="summary">{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a></td>'
-            f'<td class="msg">{esc(message)}</td></tr>')
+            f'<td class="summary">{inline_code(req.get("summary"))} <a href="{esc(req.get("reference"))}">spec</a>'
+            f'{_basis_links(req)}</td><td class="msg">{esc(message)}</td></tr>')
     return ('<section id="failed"><h2>What failed, most severe first</h2>'
             '<p class="meaning">Failed MUSTs, then SHOULDs and MAYs, then what the harness could not decide; '
-            'each links to its evidence below. Every requirement, by spec section, follows.</p>'
+            'each links to its evidence below; the command-line-interface document\'s last, since it has a '
+            'verdict of its own. Every requirement, by spec section, follows.</p>'
             '<table class="failed"><thead><tr><th>outcome</th><th>level</th><th>requirement</th><th>summary</th>'
             f'<th>what the runtime did</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+
+
+def _basis_links(req: dict, separator: str = " ") -> str:
+    """Links to the further sentences a requirement's level rests on (``basis``), after its spec link."""
+    return "".join(f'{separator}<a class="basis" href="{esc(url)}">rests on {esc(url.rsplit("/", 1)[-1])}</a>'
+                   for url in req.get("basis") or [])
+
+
+def _scope_tag(req: dict) -> str:
+    """A requirement outside the runtime-spec verdict says so next to its level."""
+    scope = str(req.get("scope") or "runtime-spec")
+    return "" if scope == "runtime-spec" else f' <span class="since">{esc(scope)}</span>'
 
 
 def _facts(report: dict) -> str:
@@ -149,7 +219,7 @@ def _facts(report: dict) -> str:
         ("kernel", host.get("kernel")),
         ("cgroup", host.get("cgroup")),
         ("machine", host.get("machine")),
-        ("catalog", f"OCI runtime-spec v{report.get('spec_version')}"),
+        ("judged against", judged_text(report)),
         ("duration", duration_text(report.get("duration"))),
         ("requirements", len(report.get("requirements") or [])),
         ("tests", len(report.get("tests") or [])),
@@ -210,9 +280,12 @@ def _requirement_row(req: dict) -> str:
     rid = str(req.get("id") or "")
     reference = str(req.get("reference") or "")
     anchor = "#" + reference.rsplit("#", 1)[-1] if "#" in reference else "spec"
-    since = f' <span class="since">(wording since v{esc(req["since"])})</span>' if req.get("since") else ""
+    since = f' <span class="since">(since v{esc(req["since"])})</span>' if req.get("since") else ""
+    since += "".join(f' <span class="since">(changed in v{esc(c.get("version"))}: {esc(c.get("note"))})</span>'
+                     for c in req.get("changes") or [])
     message = req.get("message") or ""
     spec = f'<a href="{esc(reference)}">{esc(anchor)}</a>' if reference else ""
+    spec += _basis_links(req, separator="<br>")
     evidence = (f' <a class="evidence-link" href="#ev-{esc(rid)}">evidence</a>'
                 if outcome in ("fail", "error") else "")
     return (

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import SPEC_VERSION
-from ..verdict import RequirementResult, TestResult, Verdict
+from ..specversion import JudgedVersion
+from ..verdict import Judgement, TestResult
 
 FORMAT = "ocitest-report/1"
 
@@ -21,8 +21,10 @@ class RunSummary:
     runtime: dict
     #: Host facts (``host.facts()``).
     host: dict
-    verdict: Verdict
-    requirements: list[RequirementResult]
+    #: The requirements at the judged version and every scope's verdict.
+    judgement: Judgement
+    #: The runtime-spec release judged against, and why.
+    judged: JudgedVersion
     tests: list[TestResult]
     schema_dir: str | None = None
     duration: float | None = None
@@ -31,14 +33,17 @@ class RunSummary:
 
 def build(run: RunSummary) -> dict:
     """The report as a dict: what ``--json`` writes and what the HTML and TAP writers read."""
+    verdicts = run.judgement.to_json()
+    verdicts["runtime-spec"].update(run.judged.to_json())
     return {
         "format": FORMAT,
         "runtime": run.runtime,
-        "spec_version": SPEC_VERSION,
+        "spec_version": run.judged.version,
         "host": run.host,
-        "verdict": run.verdict.color,
-        "counts": run.verdict.counts(),
-        "requirements": [r.to_json() for r in run.requirements],
+        "verdict": run.judgement.top.color,
+        "counts": run.judgement.top.counts(),
+        "verdicts": verdicts,
+        "requirements": [r.to_json() for r in run.judgement.results],
         "tests": [t.to_json() for t in run.tests],
         "schema_dir": run.schema_dir,
         "duration": None if run.duration is None else round(run.duration, 3),

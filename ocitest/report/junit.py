@@ -14,22 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..requirements import Catalog
+from ..requirements import RUNTIME_SPEC, Catalog
+from ..specversion import applies
 
 #: The junit_family ``ocitest run --junit`` asks pytest for (see the module docstring).
 FAMILY = "xunit1"
 
 
-def properties(ids: Iterable[str], catalog: Catalog) -> list[tuple[str, str]]:
+def properties(ids: Iterable[str], catalog: Catalog, version: str | None = None) -> list[tuple[str, str]]:
     """``(name, value)`` pairs for one test: requirement, level, reference, per requirement in order.
 
-    A requirement ID the catalog does not know (collection turns that into an error before any
-    test runs, so only a stray caller meets it) still gets its ``requirement`` property.
+    Then, where they apply: ``scope`` (a requirement of the command-line document, outside the
+    runtime-spec verdict), ``basis`` (each further sentence the level rests on), ``since``, and
+    ``not_applicable_at`` (the judged runtime-spec ``version`` is older than the requirement: a
+    failing test case of it counts for nothing in the verdict). A requirement ID the catalog
+    does not know (collection turns that into an error before any test runs, so only a stray
+    caller meets it) still gets its ``requirement`` property.
     """
     pairs: list[tuple[str, str]] = []
     for rid in ids:
         pairs.append(("requirement", rid))
-        if rid in catalog:
-            req = catalog[rid]
-            pairs += [("level", req.level), ("reference", req.reference)]
+        if rid not in catalog:
+            continue
+        req = catalog[rid]
+        pairs += [("level", req.level), ("reference", req.reference)]
+        if req.scope != RUNTIME_SPEC:
+            pairs.append(("scope", req.scope))
+        pairs += [("basis", url) for url in req.basis_references]
+        if req.since:
+            pairs.append(("since", req.since))
+        if version and req.scope == RUNTIME_SPEC and not applies(req.since, version):
+            pairs.append(("not_applicable_at", version))
     return pairs

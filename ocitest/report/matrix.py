@@ -1,7 +1,8 @@
 """``ocitest matrix A.json B.json ...``: requirements x runtimes, as text and as one HTML page.
 
 One row per requirement that at least one report has, one column per report, the outcome in
-each cell (``—`` where a report lacks the requirement, e.g. one written by an older catalog).
+each cell at the release that report judged (``—`` where a report lacks the requirement, e.g. one
+written by an older catalog; ``n/a`` where it is newer than that release).
 What a reader looks for is where runtimes disagree, so such rows are marked (``*`` in text)
 and the page can show only them.
 """
@@ -21,6 +22,7 @@ from .page import (
     esc,
     filter_controls,
     inline_code,
+    judged_text,
     runtime_label,
     sortable_header,
     verdict_color,
@@ -113,7 +115,8 @@ def render_text(reports: list[dict]) -> str:
         runtime = report.get("runtime") or {}
         cgroup = (report.get("host") or {}).get("cgroup", "?")
         out.append(f"  {name:<{label_width}}  {verdict_text(report):<7}  {runtime.get('path')} "
-                   f"({runtime.get('version') or 'no version'}; {cgroup} cgroups, "
+                   f"({runtime.get('version') or 'no version'}; judged at {report.get('spec_version', '?')}; "
+                   f"{cgroup} cgroups, "
                    f"{duration_text(report.get('duration'))})")
     out.append("")
     out.append(line("", "requirement", "level", names, "summary"))
@@ -171,12 +174,14 @@ def _card(name: str, report: dict, index: int) -> str:
     host = report.get("host") or {}
     counts = report.get("counts") or {}
     facts = [("path", runtime.get("path")), ("version", runtime.get("version")),
-             ("declares spec", runtime.get("spec_version")), ("profile", runtime.get("profile")),
+             ("declares spec", runtime.get("spec_version")), ("judged against", judged_text(report)),
+             ("profile", runtime.get("profile")),
              ("rootless", "yes" if runtime.get("rootless") else "no"),
              ("host", f"{host.get('kernel')}, {host.get('cgroup')} cgroups, {host.get('machine')}"),
              ("counts", f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
-                        f"{counts.get('passed', 0)} passed, {counts.get('skipped', 0)} skipped, "
-                        f"{counts.get('errors', 0)} errors"),
+                        f"{counts.get('may_failed', 0)} MAY failed, {counts.get('passed', 0)} passed, "
+                        f"{counts.get('skipped', 0)} skipped, {counts.get('errors', 0)} errors, "
+                        f"{counts.get('not_applicable', 0)} not applicable, {counts.get('not_run', 0)} not run"),
              ("duration", duration_text(report.get("duration")))]
     rows_html = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     return (f'<div class="runtime" id="runtime-{index}"><h3>{badge(verdict_color(report), verdict_text(report))} '

@@ -16,8 +16,9 @@ from pathlib import Path
 from ..verdict import LEVELS
 
 #: The order outcomes are listed and sorted in: what needs attention first.
-OUTCOME_ORDER = ("fail", "error", "pass", "skip")
-OUTCOME_LABEL = {"pass": "PASS", "fail": "FAIL", "skip": "skip", "error": "ERR"}
+OUTCOME_ORDER = ("fail", "error", "pass", "skip", "not-applicable", "not-run")
+OUTCOME_LABEL = {"pass": "PASS", "fail": "FAIL", "skip": "skip", "error": "ERR", "not-applicable": "n/a",
+                 "not-run": "not run"}
 LEVEL_ORDER = LEVELS
 
 
@@ -48,6 +49,13 @@ def verdict_text(report: dict) -> str:
     if report.get("interrupted"):
         return f"PARTIAL ({str(report.get('verdict') or '?').upper()} so far)"
     return str(report.get("verdict") or "?").upper()
+
+
+def judged_text(report: dict) -> str:
+    """``runtime-spec 1.0.2 (declared)``: the release a report judged against, and why."""
+    scope = (report.get("verdicts") or {}).get("runtime-spec") or {}
+    basis = scope.get("basis")
+    return f"runtime-spec {report.get('spec_version', '?')}" + (f" ({basis})" if basis else "")
 
 
 def runtime_label(report: dict) -> str:
@@ -178,7 +186,11 @@ table.failed td { font-size: .92em; } table.failed td.id { white-space: nowrap; 
 .outcome.fail { background: var(--red); color: #fff; }
 .outcome.error { background: var(--yellow); color: #1f1600; }
 .outcome.pass { background: var(--green-bg); color: var(--green); }
-.outcome.skip { background: var(--grey-bg); color: var(--grey); font-weight: 400; }
+.outcome.skip, .outcome.not-applicable, .outcome.not-run { background: var(--grey-bg); color: var(--grey);
+  font-weight: 400; }
+.scopes { display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; margin: .3rem 0; }
+.scopes .scope { display: flex; align-items: center; gap: .4rem; }
+.scopes .scope.apart { color: var(--grey); }
 .outcome.absent { color: var(--grey); font-weight: 400; }
 tr.req.fail td.id { border-left: 4px solid var(--red); }
 tr.req.error td.id { border-left: 4px solid var(--yellow); }
@@ -204,7 +216,8 @@ table.changes td { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; 
 table#matrix td.cell { text-align: center; }
 table#matrix td.id { white-space: nowrap; }
 td.cell.pass { background: var(--green-bg); } td.cell.fail { background: var(--red-bg); }
-td.cell.error { background: var(--yellow-bg); } td.cell.skip { background: #fafafa; }
+td.cell.error { background: var(--yellow-bg); } td.cell.skip, td.cell.not-applicable, td.cell.not-run {
+  background: #fafafa; }
 tr.req.differs td.id { border-left: 4px solid #5b6cff; }
 tfoot td, tfoot th { border-top: 2px solid var(--line); border-bottom: 0; padding-top: .6rem; }
 footer { margin-top: 2.5rem; color: var(--grey); font-size: .85rem; }

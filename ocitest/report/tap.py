@@ -8,6 +8,9 @@ verdict. The mapping:
 * ``fail``, ``error`` -> ``not ok N - ID: summary`` (the YAML block's ``outcome`` tells them apart,
   its ``level`` says whether a MUST or only a SHOULD/MAY is broken: TAP itself has no levels)
 * ``skip``            -> ``ok N - ID: summary # SKIP reason``
+* ``not-applicable``  -> ``ok N - ID: summary # SKIP not applicable at 1.0.2 (since 1.1.0)``: newer than
+  the release judged; its YAML block's ``observed`` keeps what the checks saw
+* ``not-run``         -> ``ok N - ID: summary # SKIP not run``: no test of it was selected
 
 Every string in a YAML block is written as a JSON string, which is also a valid YAML
 double-quoted scalar, so messages with quotes, colons or line breaks stay one line each and
@@ -42,18 +45,34 @@ def _one_line(text: str) -> str:
     return flat.replace("\\", "\\\\").replace("#", "\\#")
 
 
-def _point(number: int, req: dict) -> list[str]:
+#: Outcomes that are TAP skips: nothing was held against the runtime.
+SKIPS = ("skip", "not-applicable", "not-run")
+
+
+def _point(number: int, req: dict, version: str) -> list[str]:
     outcome = req.get("outcome", "error")
-    status = "ok" if outcome in ("pass", "skip") else "not ok"
+    status = "ok" if outcome in ("pass", *SKIPS) else "not ok"
     line = f"{status} {number} - {_one_line(req.get('id', '?'))}: {_one_line(req.get('summary', ''))}"
     if outcome == "skip":
         reason = " ".join(str(req.get("message") or "").split())
         line += f" # SKIP {reason}" if reason else " # SKIP"
+    elif outcome == "not-applicable":
+        line += f" # SKIP not applicable at {_one_line(version)} (since {_one_line(req.get('since') or '?')})"
+    elif outcome == "not-run":
+        line += " # SKIP not run"
     block = ["  ---"]
     for key in ("reference", "level", "section", "outcome", "message"):
         block.append(f"  {key}: {_scalar(req.get(key, ''))}")
-    if req.get("since"):
-        block.append(f"  since: {_scalar(req['since'])}")
+    for key in ("scope", "observed", "since"):
+        if req.get(key):
+            block.append(f"  {key}: {_scalar(req[key])}")
+    if req.get("basis"):
+        block.append("  basis:")
+        block += [f"    - {_scalar(url)}" for url in req["basis"]]
+    if req.get("changes"):
+        block.append("  changes:")
+        block += [f"    - {{version: {_scalar(c.get('version'))}, note: {_scalar(c.get('note'))}}}"
+                  for c in req["changes"]]
     tests = req.get("tests") or []
     if tests:
         block.append("  tests:")
@@ -64,19 +83,26 @@ def _point(number: int, req: dict) -> list[str]:
     return [line, *block]
 
 
+def _summary(counts: dict) -> str:
+    keys = ("must_failed", "should_failed", "may_failed", "passed", "skipped", "errors", "not_applicable", "not_run")
+    return ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in keys if k in counts)
+
+
 def render(report: dict) -> str:
     """The TAP 13 text of a JSON report (format ``ocitest-report/1``)."""
     requirements = report.get("requirements", [])
     runtime = report.get("runtime") or {}
     lines = ["TAP version 13", f"1..{len(requirements)}"]
     described = runtime.get("path", "?") + (f" ({runtime['version']})" if runtime.get("version") else "")
-    lines.append(f"# ocitest: runtime {_one_line(described)}, runtime-spec {report.get('spec_version', '?')}")
+    version = str(report.get("spec_version", "?"))
+    lines.append(f"# ocitest: runtime {_one_line(described)}, runtime-spec {version}")
     for number, req in enumerate(requirements, start=1):
-        lines += _point(number, req)
-    counts = report.get("counts") or {}
-    summary = ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in
-                        ("must_failed", "should_failed", "passed", "skipped", "errors") if k in counts)
-    lines.append(f"# verdict: {str(report.get('verdict', '?')).upper()} ({summary})")
+        lines += _point(number, req, version)
+    for key, scope in (report.get("verdicts") or {}).items():
+        counted = "counted" if scope.get("counted") else "not counted"
+        lines.append(f"# verdict of {key} {scope.get('spec_version')} ({scope.get('basis')}; {counted}): "
+                     f"{str(scope.get('verdict')).upper()} ({_summary(scope.get('counts') or {})})")
+    lines.append(f"# verdict: {str(report.get('verdict', '?')).upper()} ({_summary(report.get('counts') or {})})")
     if report.get("interrupted"):
         lines.append("# interrupted: the run was cut short, the verdict is partial")
     return "\n".join(lines) + "\n"

@@ -1,8 +1,10 @@
 """The end-of-run summary: counts per spec document (and section), then each failing requirement.
 
 A runtime author reads the failing requirements: the level and the ID, the runtime's own words
-(the check's message), the spec link, and the reproducer when ``--keep-failed`` kept one. The
-verdict line is not here: it comes once, as the run's very last line (collector.py).
+(the check's message), the spec link (and the sentences its level rests on), and the reproducer
+when ``--keep-failed`` kept one. Then the requirements set aside as newer than the judged
+release whose checks failed: what is missing for a newer release. The verdict lines are not
+here: they come last (collector.py).
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..verdict import RequirementResult, severity
+from ..requirements import RUNTIME_SPEC, Requirement
+from ..verdict import NOT_APPLICABLE, NOT_RUN, RequirementResult, severity
 
 #: Writes one line; keyword arguments are markup (red=True, bold=True, ...) as pytest takes them.
 Write = Callable[..., None]
 
-_MARK = {"fail": "FAIL", "error": "ERROR", "skip": "skip", "pass": "pass"}
+_MARK = {"fail": "FAIL", "error": "ERROR", "skip": "skip", "pass": "pass", NOT_APPLICABLE: "n/a", NOT_RUN: "not run"}
+#: The outcomes of a count line, in order, and how the line names them.
+_COUNTED = (("pass", "pass"), ("fail", "fail"), ("error", "error"), ("skip", "skip"),
+            (NOT_APPLICABLE, "not applicable"), (NOT_RUN, "not run"))
 
 
 def summarize(results: list[RequirementResult], write: Write, *, sections: bool = False,
@@ -35,28 +41,44 @@ def summarize(results: list[RequirementResult], write: Write, *, sections: bool 
             for section, items in by_section.items():
                 _count_line(f"    {'#' + section.split('#', 1)[-1]:<{width - 2}}", items, write)
     failing = sorted((r for r in results if r.outcome in ("fail", "error")),
-                     key=lambda r: severity(r.outcome, r.requirement.level))
+                     key=lambda r: (r.requirement.scope != RUNTIME_SPEC, *severity(r.outcome, r.requirement.level)))
     if failing:
         write("")
-        write("failing requirements (MUST first):", bold=True)
+        write("failing requirements (MUST first; the command-line-interface document's last):", bold=True)
         for r in failing:
             req = r.requirement
             color = {"red": r.outcome == "fail" and req.level == "MUST",
                      "yellow": r.outcome == "error" or req.level != "MUST"}
-            since = f" [wording since v{req.since}]" if req.since else ""
-            write(f"  {_MARK[r.outcome]:<5} {req.level:<6} {req.id}: {req.summary}{since}", **color)
-            write(f"        {req.reference}")
+            scope = f" [{req.scope}: not in the runtime-spec verdict]" if req.scope != RUNTIME_SPEC else ""
+            write(f"  {_MARK[r.outcome]:<5} {req.level:<6} {req.id}: {req.summary}{scope}", **color)
+            _references(req, write)
             if r.message:
                 write(f"        {r.message.splitlines()[0][:400]}")
             folder = next((kept[t] for t in r.tests if kept and t in kept), None)
             if folder is not None:
                 write(f"        reproducer: {folder}")
+    set_aside = [r for r in results if r.outcome == NOT_APPLICABLE and r.seen in ("fail", "error")]
+    if set_aside:
+        write("")
+        write("not applicable at the judged release, but their checks failed (what a newer release needs):", bold=True)
+        for r in sorted(set_aside, key=lambda r: severity(r.seen, r.requirement.level)):
+            req = r.requirement
+            write(f"  {_MARK[r.seen]:<5} {req.level:<6} {req.id} (since {req.since}): {req.summary}")
     write("")
+
+
+def _references(req: Requirement, write: Write) -> None:
+    """The spec link, the further sentences the level rests on, and wording changes that change the check."""
+    write(f"        {req.reference}")
+    for url in req.basis_references:
+        write(f"        rests on: {url}")
+    for change in req.changes:
+        write(f"        changed in {change.version}: {change.note}")
 
 
 def _count_line(label: str, items: list[RequirementResult], write: Write, *, bold: bool = False) -> None:
     """``label`` followed by the outcomes' counts; red when a requirement failed, yellow on errors only."""
     counts = Counter(r.outcome for r in items)
-    parts = ", ".join(f"{counts[o]} {o}" for o in ("pass", "fail", "error", "skip") if counts[o])
+    parts = ", ".join(f"{counts[o]} {word}" for o, word in _COUNTED if counts[o])
     bad = counts["fail"] or counts["error"]
     write(f"{label}  {parts}", red=bool(counts["fail"]), yellow=bool(bad and not counts["fail"]), bold=bold)

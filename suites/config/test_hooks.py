@@ -20,10 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import EXCHANGE_DIR, START_TOKEN, RuntimeTimeout, needs, probe, readable, requirement
+from ocitest import EXCHANGE_DIR, START_TOKEN, RuntimeTimeout, needs, probe, readable, requirement, since
 
 CREATE_PHASE = ("prestart", "createRuntime", "createContainer")
 KINDS = (*CREATE_PHASE, "startContainer", "poststart", "poststop")
+#: Hook kinds newer than runtime-spec 1.0.0, by the release that added them: a check on every kind is
+#: judged on these cases only at that release or later.
+KIND_SINCE = {"createRuntime": "1.0.2", "createContainer": "1.0.2", "startContainer": "1.0.2"}
+#: KINDS as parameters, each dated by KIND_SINCE where it is newer.
+KIND_CASES = [pytest.param(k, marks=[since(KIND_SINCE[k])] if k in KIND_SINCE else []) for k in KINDS]
 #: config.md#configHooks: where each kind is executed (its path resolves in the runtime namespace
 #: for every kind but startContainer, see probe.CONTAINER_PATH_HOOKS).
 EXECUTES_IN = {"prestart": "runtime", "createRuntime": "runtime", "createContainer": "container",
@@ -310,7 +315,7 @@ def log_line(kind: str, bundle, name: str, log: str = "order") -> dict:
     return sh_hook(f"echo {name} >> {folder(kind, bundle)}/{log}")
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KIND_CASES)
 @requirement("config.hook-order")
 def test_hooks_of_one_kind_run_in_the_listed_order(new_container, new_bundle, kind):
     bundle = new_bundle()
@@ -360,7 +365,7 @@ def expected_status(kind: str, operation: str) -> set[str]:
     return {"stopped"}
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KIND_CASES)
 @requirement("config.hook-state-stdin")
 @needs("program_visible_from_host")
 def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schemas, kind):
@@ -402,7 +407,7 @@ def test_hook_gets_the_container_state_on_stdin(new_container, new_bundle, schem
         )
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KIND_CASES)
 @requirement("config.hook-args")
 def test_hook_gets_its_args_as_argv(new_container, new_bundle, kind):
     bundle = new_bundle()
@@ -427,7 +432,7 @@ def env_hook(kind: str, bundle, env: list[str]) -> dict:
     return {"path": "/bin/sh", "args": ["sh", "-c", script], "env": env}
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KIND_CASES)
 @requirement("config.hook-env")
 def test_hook_gets_exactly_its_env(new_container, new_bundle, kind):
     bundle = new_bundle()
@@ -460,7 +465,7 @@ TIMEOUT_S = 1
 MARGIN_S = 10
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KIND_CASES)
 @requirement("config.hook-timeout")
 @needs("runtime_timeout_at_least", TIMEOUT_S + MARGIN_S + 5, f"{TIMEOUT_S} s hook timeout")
 def test_hook_that_outlives_its_timeout_is_aborted(new_container, new_bundle, kind):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import HarnessError, needs, probe, provisions, requirement
+from ocitest import HarnessError, needs, probe, provisions, requirement, since
 from ocitest.host import NS_FILES, namespace
 
 ALL_TYPES = list(NS_FILES)
@@ -35,9 +35,17 @@ NEWER_THAN_SCHEMA = {"time"}
 # -- preconditions --------------------------------------------------------------------------
 
 
+#: Namespace types newer than runtime-spec 1.0.0, by the release that added them to the list of types: a
+#: runtime judged at an older release is not held to them.
+TYPE_SINCE = {"time": "1.1.0"}
+
+
 def each_needing(condition: str, kinds) -> list:
-    """``kinds`` as parameters of a check, each needing ``condition(kind)`` (new_namespace, namespace_kind)."""
-    return [pytest.param(kind, marks=needs(condition, kind)) for kind in kinds]
+    """``kinds`` as parameters of a check, each needing ``condition(kind)`` (new_namespace, namespace_kind),
+    and dated when the type is newer than the requirement (``TYPE_SINCE``)."""
+    return [pytest.param(kind, marks=[needs(condition, kind), *([since(TYPE_SINCE[kind])] if kind in TYPE_SINCE
+                                                                 else [])])
+            for kind in kinds]
 
 
 #: The host tool (and its package, and what for) provisions.persistent_namespace makes a namespace of
