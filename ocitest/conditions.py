@@ -285,6 +285,12 @@ def _machine_in(ctx: Context, what: str, *machines: str) -> str | None:
     return None if machine in machines else f"no {what} known for a {machine} host"
 
 
+@condition("ia32_syscalls")
+def _ia32_syscalls(ctx: Context) -> str | None:
+    """A 64-bit program on this host can make 32-bit x86 system calls (tried once, on the host)."""
+    return support.ia32_syscalls()
+
+
 @condition("numa")
 def _numa(ctx: Context) -> str | None:
     """The host kernel has NUMA support (node0)."""
