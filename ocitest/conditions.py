@@ -502,6 +502,15 @@ def _controller_file(ctx: Context, controller: str, v1_name: str, v2_name: str, 
     return None if cgroups.host_has_file(controller, name) else missing.format(name=name)
 
 
+@condition("kernel_tcp_limit")
+def _kernel_tcp_limit(ctx: Context) -> str | None:
+    """The v1 memory controller has the kernel TCP buffer limit (cgroup v2 has no such file)."""
+    if cgroups.controller_version("memory") == "v2":
+        return "cgroup v2 has no kernel TCP buffer limit (linux.cgroup-unified-conversion-error's case)"
+    return _controller_file(ctx, "memory", "memory.kmem.tcp.limit_in_bytes", "",
+                            "the host kernel has no kernel TCP buffer limit (no {name})")
+
+
 @condition("swap_accounting")
 def _swap_accounting(ctx: Context) -> str | None:
     """The memory controller accounts swap."""
