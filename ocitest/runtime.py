@@ -100,7 +100,8 @@ class Wiring:
     inherited: tuple[int, ...] = ()
     #: The runtime process's own ``oom_score_adj``, written between fork and exec: a check of what a
     #: container inherits needs a caller whose value differs from what a runtime would set anyway
-    #: (0). Only ever raised above the harness's own value, which needs no privilege.
+    #: (0). Only the child's value changes, never the harness's; checks raise it above the harness's
+    #: own, which needs no privilege (lowering needs CAP_SYS_RESOURCE).
     oom_score_adj: int | None = None
     #: The runtime process's execution domain (``LINUX`` or ``LINUX32``, personality(2)), set the same
     #: way: a runtime that skips ``linux.personality`` leaves the program in the caller's domain.
@@ -172,7 +173,8 @@ PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 def _as_caller(wiring: Wiring) -> Callable[[], None] | None:
     """What the child does between fork and exec to become the caller ``wiring`` describes.
 
-    Only async-signal-safe steps (a write to /proc, one system call): the harness has threads.
+    Everything is prepared before the fork, and the child only makes system calls (personality(2),
+    a write to /proc): preexec_fn runs in the child of a process with threads, where little is safe.
     """
     if wiring.oom_score_adj is None and wiring.personality is None:
         return None
