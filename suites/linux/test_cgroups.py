@@ -373,7 +373,7 @@ def test_memory_kernel_tcp_is_the_tcp_buffer_limit(new_container, new_bundle):
     call = container.create(check=False)
     if not call.ok:
         pytest.skip(f"the runtime refused memory.kernelTCP ({call.describe()}); a runtime that cannot apply a "
-                    "property may, so the limit cannot be judged")
+                    "property must refuse it (runtime.md#runtimeCreate), so the limit cannot be judged")
     container.start()
     container.read_until(probe.READY)
     seen = read_cgroup_file(container.pid, "memory", "memory.kmem.tcp.limit_in_bytes")

@@ -151,7 +151,7 @@ def test_an_errno_rule_applies_without_no_new_privileges(new_container, new_bund
     call = container.create(check=False)
     if not call.ok:
         pytest.skip(f"{what}: the runtime refused the config ({call.describe()}); a runtime that cannot apply a "
-                    "property may, so the filter's effect cannot be judged")
+                    "property must refuse it (runtime.md#runtimeCreate), so the filter's effect cannot be judged")
     container.start()
     container.wait_exit()
     out = container.output()
