@@ -245,6 +245,12 @@ def _machine_in(ctx: Context, what: str, *machines: str) -> str | None:
     return None if machine in machines else f"no {what} known for a {machine} host"
 
 
+@condition("ia32_syscalls")
+def _ia32_syscalls(ctx: Context) -> str | None:
+    """A 64-bit program on this host can make 32-bit x86 system calls (tried once, on the host)."""
+    return support.ia32_syscalls()
+
+
 @condition("numa")
 def _numa(ctx: Context) -> str | None:
     """The host kernel has NUMA support (node0)."""
@@ -454,6 +460,15 @@ def _controller_file(ctx: Context, controller: str, v1_name: str, v2_name: str, 
         return _cgroup_controller(ctx, controller)
     name = v1_name if version == "v1" else v2_name
     return None if cgroups.host_has_file(controller, name) else missing.format(name=name)
+
+
+@condition("kernel_tcp_limit")
+def _kernel_tcp_limit(ctx: Context) -> str | None:
+    """The v1 memory controller has the kernel TCP buffer limit (cgroup v2 has no such file)."""
+    if cgroups.controller_version("memory") == "v2":
+        return "cgroup v2 has no kernel TCP buffer limit (linux.cgroup-unified-conversion-error's case)"
+    return _controller_file(ctx, "memory", "memory.kmem.tcp.limit_in_bytes", "",
+                            "the host kernel has no kernel TCP buffer limit (no {name})")
 
 
 @condition("swap_accounting")

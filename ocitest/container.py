@@ -275,9 +275,10 @@ class Container:
                 self.wait_exit()
         return call
 
-    def launch(self, ready: str = "ocitest:ready") -> Container:
-        """create and start a ``probe.waiting`` program, and wait until it says it is ready."""
-        self.create()
+    def launch(self, ready: str = "ocitest:ready", *, wiring: Wiring | None = None) -> Container:
+        """create and start a ``probe.waiting`` program, and wait until it says it is ready
+        (``wiring``: what create's call gets besides the container's stdio, as for ``create``)."""
+        self.create(wiring=wiring)
         self.start()
         self.read_until(ready)
         return self
@@ -314,9 +315,9 @@ class Container:
         self._step(StepKind.CLOSE_STDIN)
         return self.wait_exit()
 
-    def run_to_exit(self) -> tuple[ExitStatus | None, str]:
+    def run_to_exit(self, *, wiring: Wiring | None = None) -> tuple[ExitStatus | None, str]:
         """create, start, wait for exit; the status and everything the program printed."""
-        self.create()
+        self.create(wiring=wiring)
         self.start()
         status = self.wait_exit()
         return status, self.output()

@@ -32,6 +32,9 @@ class Operation:
     console: str = ""
     #: Descriptors the call inherited at their numbers (LISTEN_FDS, a console socket).
     inherited: tuple[int, ...] = ()
+    #: The caller's oom_score_adj and execution domain, when the harness set them for the call.
+    oom_score_adj: int | None = None
+    personality: str | None = None
 
 
 class StepKind(enum.Enum):

@@ -1,15 +1,17 @@
 """What runs inside the container, and the parser of what it prints.
 
-Programs are busybox ``sh -c`` scripts. Facts go to stdout as lines ``ocitest:KEY VALUE`` so
-the host can pick them out of anything else the program prints. Waiting inside the container
-is event-driven too: the program blocks on ``read`` from the stdin pipe the harness holds, so
-the harness ends it by writing ``stop`` or closing the pipe, never by a timer.
+Programs are busybox ``sh -c`` scripts (one exception: ``i386_mkdir_program``, see elf.py).
+Facts go to stdout as lines ``ocitest:KEY VALUE`` so the host can pick them out of anything else
+the program prints. Waiting inside the container is event-driven too: the program blocks on
+``read`` from the stdin pipe the harness holds, so the harness ends it by writing ``stop`` or
+closing the pipe, never by a timer.
 """
 
 from __future__ import annotations
 
 from .config import EXCHANGE_DIR
 from .container import START_TOKEN
+from .elf import i386_mkdir_program as i386_mkdir_program  # the one program that is no shell script (elf.py)
 
 PREFIX = "ocitest:"
 READY = f"{PREFIX}ready"

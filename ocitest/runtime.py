@@ -8,6 +8,7 @@ was meant as for reproducers (see events.py).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shlex
@@ -15,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -97,6 +98,14 @@ class Wiring:
     cwd: str | os.PathLike | None = None
     env: dict[str, str] | None = None
     inherited: tuple[int, ...] = ()
+    #: The runtime process's own ``oom_score_adj``, written between fork and exec: a check of what a
+    #: container inherits needs a caller whose value differs from what a runtime would set anyway
+    #: (0). Only the child's value changes, never the harness's; checks raise it above the harness's
+    #: own, which needs no privilege (lowering needs CAP_SYS_RESOURCE).
+    oom_score_adj: int | None = None
+    #: The runtime process's execution domain (``LINUX`` or ``LINUX32``, personality(2)), set the same
+    #: way: a runtime that skips ``linux.personality`` leaves the program in the caller's domain.
+    personality: str | None = None
 
 
 class _Running:
@@ -157,6 +166,35 @@ class _Running:
         return bytes(self.buffers[fd]).decode("utf-8", "replace") if fd is not None else ""
 
 
+#: personality(2) values of the execution domains a caller can be given (linux/personality.h).
+PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
+
+
+def _as_caller(wiring: Wiring) -> Callable[[], None] | None:
+    """What the child does between fork and exec to become the caller ``wiring`` describes.
+
+    Everything is prepared before the fork, and the child only makes system calls (personality(2),
+    a write to /proc): preexec_fn runs in the child of a process with threads, where little is safe.
+    """
+    if wiring.oom_score_adj is None and wiring.personality is None:
+        return None
+    oom = None if wiring.oom_score_adj is None else str(wiring.oom_score_adj).encode()
+    persona = None if wiring.personality is None else PERSONALITIES[wiring.personality]
+    libc = ctypes.CDLL(None, use_errno=True) if persona is not None else None
+
+    def become() -> None:
+        if libc is not None and libc.personality(persona) == -1:
+            raise OSError(ctypes.get_errno(), f"personality({wiring.personality})")
+        if oom is not None:
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            try:
+                os.write(fd, oom)
+            finally:
+                os.close(fd)
+
+    return become
+
+
 def _spawn(argv: list[str], wiring: Wiring) -> subprocess.Popen:
     """Start ``argv`` in a session of its own, so that a Ctrl-C aimed at pytest does not reach
     it half-way and a hung call can be killed with everything it forked."""
@@ -166,6 +204,7 @@ def _spawn(argv: list[str], wiring: Wiring) -> subprocess.Popen:
         stdout=subprocess.PIPE if wiring.stdout is None else wiring.stdout,
         stderr=subprocess.PIPE if wiring.stderr is None else wiring.stderr,
         cwd=wiring.cwd, env=wiring.env, start_new_session=True, close_fds=True, pass_fds=wiring.inherited,
+        preexec_fn=_as_caller(wiring),
     )
 
 
@@ -246,7 +285,8 @@ class Runtime:
         wiring = wiring or Wiring()
         if operation is None:
             operation = Operation(cwd=_folder(wiring.cwd), stdin=_stdin_kind(wiring, False),
-                                  inherited=wiring.inherited)
+                                  inherited=wiring.inherited, oom_score_adj=wiring.oom_score_adj,
+                                  personality=wiring.personality)
         limit = self.timeout if timeout is None else timeout
         result = run_command(self.argv(*args), timeout=limit, wiring=wiring, operation=operation)
         self.events.append(result)
@@ -286,6 +326,7 @@ class Runtime:
             "create", container_id, cwd=_folder(wiring.cwd), bundle=_folder(Path(wiring.cwd or ".") / (bundle or "")),
             stdin=_stdin_kind(wiring, container_stdio), inherited=wiring.inherited,
             console="" if console_socket is None else "fd" if isinstance(console_socket, int) else "path",
+            oom_score_adj=wiring.oom_score_adj, personality=wiring.personality,
         )
         return self.call(*args, wiring=wiring, operation=operation)
 

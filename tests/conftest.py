@@ -76,21 +76,33 @@ def run_ocitest(tmp_path: Path, *args: str, timeout: float = 1200, env: dict[str
     return Run(code, run.output, run.report())
 
 
+def _baselines(runtime: str, tmp_path_factory) -> Callable[..., Run]:
+    """``baseline(*selection)``: ``runtime``'s own run of that selection, once per pytest process."""
+    if os.geteuid() != 0 or shutil.which(runtime) is None:
+        pytest.skip(f"needs root and {runtime}")
+    runs: dict[tuple[str, ...], Run] = {}
+
+    def baseline(*selection: str) -> Run:
+        if selection not in runs:
+            runs[selection] = run_ocitest(tmp_path_factory.mktemp(runtime), "--runtime", runtime, *selection)
+        return runs[selection]
+
+    return baseline
+
+
 @pytest.fixture(scope="session")
 def runc_on(tmp_path_factory) -> Callable[..., Run]:
     """``runc_on(*selection)``: runc's own run of that selection, the baseline against which a
     misbehaving runtime's reds must be "exactly" its own. One run per selection and pytest process,
     however many tests and files ask for it."""
-    if os.geteuid() != 0 or shutil.which("runc") is None:
-        pytest.skip("needs root and runc")
-    runs: dict[tuple[str, ...], Run] = {}
+    return _baselines("runc", tmp_path_factory)
 
-    def baseline(*selection: str) -> Run:
-        if selection not in runs:
-            runs[selection] = run_ocitest(tmp_path_factory.mktemp("runc"), "--runtime", "runc", *selection)
-        return runs[selection]
 
-    return baseline
+@pytest.fixture(scope="session")
+def crun_on(tmp_path_factory) -> Callable[..., Run]:
+    """``crun_on(*selection)``: the same with crun, for wrappers around crun (``OCITEST_REAL_RUNTIME=crun``)
+    that break a requirement runc 1.1.5 already fails, so that only a runtime passing it shows the break."""
+    return _baselines("crun", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 from ocitest.requirements import load_catalog
 from ocitest.specversion import RELEASES, version_key
 
-from . import census
+from . import census, runtime_tools_codes
 from .conftest import ROOT
 
 #: Section anchors of runtime-spec v1.3.0 runtime.md (<a name="..."> in the document).
@@ -225,3 +225,14 @@ def test_every_runtime_bound_sentence_of_the_features_documents_is_in_the_catalo
         anchor, level = rows[cid].section, rows[cid].level
         assert req.document == ("features.md" if cid.startswith("FE-") else "features-linux.md"), f"{req.id}: {cid}"
         assert (req.anchor, req.level) == (anchor, level), f"{req.id}: {cid} is a {level} under {anchor}"
+
+
+def test_every_runtime_tools_code_of_runtime_behaviour_is_mapped_and_only_real_codes_are():
+    mapped = {code for req in load_catalog() for code in req.runtime_tools}
+    unknown = sorted(mapped - runtime_tools_codes.ALL_CODES)
+    assert not unknown, f"runtime_tools names codes runtime-tools' specerror package does not have: {unknown}"
+    both = sorted(mapped & runtime_tools_codes.UNMAPPED)
+    assert not both, f"codes listed as config-, bundle- or Windows-bound are mapped after all: {both}"
+    left = sorted(runtime_tools_codes.ALL_CODES - mapped - runtime_tools_codes.UNMAPPED)
+    assert not left, f"runtime-tools codes of runtime behaviour with no catalog entry: {left}"
+    assert sum(1 for req in load_catalog() if req.runtime_tools) >= 78

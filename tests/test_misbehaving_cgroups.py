@@ -24,3 +24,19 @@ def test_an_ignored_cgroup_resource_is_red_on_its_requirement(drop, runc_on, tmp
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "cgroups_drops_resource"), "--suite", "linux",
                       "-k", SELECTION, "--wait-timeout", "10", env={"OCITEST_CGROUP_DROP": drop})
     assert_red_on_exactly(run, runc_on("--suite", "linux", "-k", SELECTION), expected, f"ignoring resources.{drop}")
+
+
+#: dropped field -> the requirements that must turn red, with crun underneath (runc 1.1.5 itself ignores it)
+CRUN_CASES = {
+    "memory.kernelTCP": {"linux.cgroup-memory-kernel-tcp"},
+}
+
+
+@needs_root_and("crun")
+@pytest.mark.parametrize("drop", sorted(CRUN_CASES))
+def test_an_ignored_cgroup_field_crun_applies_is_red_on_its_requirement(drop, crun_on, tmp_path):
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "cgroups_drops_resource"), "--suite", "linux",
+                      "-k", SELECTION, "--wait-timeout", "10",
+                      env={"OCITEST_CGROUP_DROP": drop, "OCITEST_REAL_RUNTIME": "crun"})
+    assert_red_on_exactly(run, crun_on("--suite", "linux", "-k", SELECTION), CRUN_CASES[drop],
+                          f"ignoring resources.{drop} (around crun)")

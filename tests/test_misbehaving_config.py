@@ -15,6 +15,10 @@ CASES = {
     "gid": ("test_user", {"config.user-ids"}),
     "caps": ("test_capabilities", {"config.capabilities-sets"}),
     "oom": ("test_linux_process", {"config.oom-score-adj-set"}),
+    # the two cases a caller with oom_score_adj 0 could not tell from a runtime doing nothing
+    "oom-zero": ("test_linux_process", {"config.oom-score-adj-set"}),
+    "oom-reset": ("test_linux_process", {"config.oom-score-adj-unset"}),
+    "user": ("test_user", {"config.user-ids"}),
     "nnp": ("test_linux_process or test_capabilities", {"config.no-new-privileges", "config.capabilities-sets"}),
     "hostname": ("test_hostname_annotations", {"config.hostname"}),
 }

@@ -28,3 +28,38 @@ def test_a_dropped_linux_field_is_red_on_its_requirements(wrapper, runc_on, tmp_
     run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "linux", "-k", selection,
                       "--wait-timeout", "10")
     assert_red_on_exactly(run, runc_on("--suite", "linux", "-k", BASELINE), expected, wrapper)
+
+
+#: $OCITEST_SECCOMP of tests/bad_runtimes/seccomp_mangles -> the requirements that must turn red: exactly these
+SECCOMP_CASES = {
+    # seen only through a 32-bit x86 system call: native calls meet the rules either way
+    "arches": {"linux.seccomp-architectures"},
+    # every other check loads its profile with noNewPrivileges true
+    "with-nnp": {"linux.seccomp-errno"},
+}
+
+
+@needs_root_and("runc")
+@pytest.mark.parametrize("mangle", sorted(SECCOMP_CASES))
+def test_a_mangled_seccomp_profile_is_red_on_its_requirement(mangle, runc_on, tmp_path):
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / "seccomp_mangles"), "--suite", "linux", "-k",
+                      "test_sysctl_seccomp", "--wait-timeout", "10", env={"OCITEST_SECCOMP": mangle})
+    assert_red_on_exactly(run, runc_on("--suite", "linux", "-k", BASELINE), SECCOMP_CASES[mangle],
+                          f"seccomp_mangles {mangle}")
+
+
+#: wrappers around crun (runc 1.1.5 applies no personality at all) -> (selection, the requirements turning red)
+CRUN_CASES = {
+    # LINUX taken for "nothing to do": seen only because create's caller runs in LINUX32 for that case
+    "linux_skips_default_personality": ("test_linux_misc", {"linux.personality"}),
+}
+CRUN_BASELINE = " or ".join(sorted({k for k, _ in CRUN_CASES.values()}))
+
+
+@needs_root_and("crun")
+@pytest.mark.parametrize("wrapper", sorted(CRUN_CASES))
+def test_a_linux_field_crun_applies_and_the_wrapper_skips_is_red(wrapper, crun_on, tmp_path):
+    selection, expected = CRUN_CASES[wrapper]
+    run = run_ocitest(tmp_path, "--runtime", str(BAD_RUNTIMES / wrapper), "--suite", "linux", "-k", selection,
+                      "--wait-timeout", "10", env={"OCITEST_REAL_RUNTIME": "crun"})
+    assert_red_on_exactly(run, crun_on("--suite", "linux", "-k", CRUN_BASELINE), expected, f"{wrapper} (around crun)")

@@ -16,6 +16,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from ..elf import i386_mkdir_program
 from .capabilities import CAPABILITY_NUMBERS, capability_names
 from .mounts import Mount, mounts_of, parse_mountinfo
 from .processes import proc_limits, proc_status
@@ -64,6 +65,26 @@ def userns_forbidden() -> str | None:
         trial = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True, timeout=30)
         if trial.returncode != 0:
             return f"the host refuses a new user namespace (`unshare -U true`: {trial.stderr.strip()})"
+    return None
+
+
+@cache
+def ia32_syscalls() -> str | None:
+    """Why a 64-bit program here cannot make 32-bit x86 system calls (None: it can).
+
+    Tried for real: a kernel without IA32 emulation (or booted with ``ia32_emulation=0``) kills
+    ``int $0x80``; only x86_64 hosts have it at all.
+    """
+    if platform.machine() != "x86_64":
+        return f"32-bit x86 system calls exist only on x86_64 hosts, not {platform.machine()}"
+    with tempfile.TemporaryDirectory(prefix="ocitest-ia32-") as folder:
+        program = Path(folder) / "mkdir32"
+        program.write_bytes(i386_mkdir_program(f"{folder}/made"))
+        program.chmod(0o755)
+        trial = subprocess.run([str(program)], capture_output=True, timeout=30)
+        if trial.returncode != 0 or not (Path(folder) / "made").is_dir():
+            return (f"the host kernel does not run 32-bit x86 system calls "
+                    f"(a 32-bit mkdir ended with {trial.returncode})")
     return None
 
 

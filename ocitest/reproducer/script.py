@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 
-from ..events import Step, StepKind
+from ..events import Operation, Step, StepKind
 from ..runtime import Call
 from .bundles import ROOTFS, KeptBundle, PathMap
 from .failed import FailedTest
@@ -43,6 +43,16 @@ def _seen(call: Call) -> list[str]:
     return lines
 
 
+def _as_caller(op: Operation) -> str:
+    """The command words that make a call's process the caller ocitest was (empty: the shell as it is)."""
+    words = []
+    if op.oom_score_adj is not None:
+        words.append(f"choom -n {op.oom_score_adj} --")
+    if op.personality is not None:
+        words.append(f"setarch {op.personality.lower()}")
+    return " ".join(words)
+
+
 _PRELUDE = r'''set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
@@ -51,11 +61,12 @@ RUNTIME=${RUNTIME:-@RUNTIME@}
 exec 3>&1
 CALLS=0
 HOLDERS=""
+AS_CALLER=""  # words put before the runtime for one call: the caller ocitest was (oom_score_adj, personality)
 
 call() {  # call ARGS...: run the runtime with ARGS (global options included, as recorded)
   CALLS=$((CALLS + 1))
   printf '\n==> %s %s\n' "$RUNTIME" "$*" >&3
-  "$RUNTIME" "$@" 3>&-
+  $AS_CALLER "$RUNTIME" "$@" 3>&-
   rc=$?
   printf '\n<== exit %s\n' "$rc" >&3
   return "$rc"
@@ -65,7 +76,7 @@ call_within() {  # call_within SECONDS ARGS...: like call, but killed after SECO
   limit=$1; shift
   CALLS=$((CALLS + 1))
   printf '\n==> %s %s  (killed after %s s)\n' "$RUNTIME" "$*" "$limit" >&3
-  timeout -s KILL "$limit" "$RUNTIME" "$@" 3>&-
+  timeout -s KILL "$limit" $AS_CALLER "$RUNTIME" "$@" 3>&-
   rc=$?
   printf '\n<== exit %s\n' "$rc" >&3
   return "$rc"
@@ -284,11 +295,16 @@ class Script:
         if op.inherited:
             lines.append(f"# ocitest passed open descriptors {', '.join(map(str, op.inherited))}; the shell has "
                          "none there, so this differs from ocitest's call")
+        caller = _as_caller(op)
+        if caller:
+            lines.append(f"AS_CALLER={shlex.quote(caller)}  # ocitest made the call as this caller (util-linux tools)")
         if op.name == "create":
-            return lines + self._create(number, call, line)
-        if op.stdin == "test":
-            lines.append("# ocitest gave this call a pipe of the test's as stdin; here, /dev/null")
-        return lines + self._in_folder(op.cwd, [line + " </dev/null"])
+            body = self._create(number, call, line)
+        else:
+            if op.stdin == "test":
+                lines.append("# ocitest gave this call a pipe of the test's as stdin; here, /dev/null")
+            body = self._in_folder(op.cwd, [line + " </dev/null"])
+        return lines + body + (['AS_CALLER=""'] if caller else [])
 
     def _create(self, number: int, call: Call, line: str) -> list[str]:
         op = call.operation

@@ -12,14 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import needs, probe, requirement
+from ocitest import Wiring, needs, probe, requirement
 from ocitest.host import apparmor_enforce_profile, proc_status
 
+#: The oom_score_adj the runtime is started with in the oomScoreAdj checks: not 0, which a runtime
+#: would leave or set anyway, and above the harness's own (raising needs no privilege).
+CALLER_OOM_SCORE_ADJ = 345
 
-def launched(new_container, new_bundle, **process):
+
+def launched(new_container, new_bundle, wiring=None, **process):
     bundle = new_bundle()
     bundle.config["process"].update(process)
-    return new_container(probe.waiting(), bundle=bundle).launch()
+    return new_container(probe.waiting(), bundle=bundle).launch(wiring=wiring)
+
+
+def caller_oom_score_adj() -> int:
+    """The value create's caller has: CALLER_OOM_SCORE_ADJ, or the harness's own if that is higher."""
+    return max(CALLER_OOM_SCORE_ADJ, int(Path("/proc/self/oom_score_adj").read_text()))
 
 
 def applied_or_refused(new_container, new_bundle, what: str, **process):
@@ -43,24 +52,33 @@ def test_no_new_privileges_sets_the_flag(new_container, new_bundle, value):
     assert flag == ("1" if value else "0"), f"noNewPrivileges is {value}; the program's NoNewPrivs is {flag}"
 
 
+# The runtime is started with a non-zero oom_score_adj, so that the program's value shows whether the
+# runtime set oomScoreAdj (0 included) or left the caller's value alone.
+
+
 @requirement("config.oom-score-adj-set")
 @pytest.mark.parametrize("value", [0, 123, 1000])
 @needs("program_visible_from_host")
 def test_oom_score_adj_is_set_when_configured(new_container, new_bundle, value):
-    container = launched(new_container, new_bundle, oomScoreAdj=value)
+    caller = caller_oom_score_adj()
+    container = launched(new_container, new_bundle, Wiring(oom_score_adj=caller), oomScoreAdj=value)
     seen = Path(f"/proc/{container.pid}/oom_score_adj").read_text().strip()
     container.finish()
-    assert seen == str(value), f"oomScoreAdj is {value}; the program's oom_score_adj is {seen}"
+    assert seen == str(value), (
+        f"oomScoreAdj is {value}, create's caller had {caller}; the program's oom_score_adj is {seen}"
+    )
 
 
 @requirement("config.oom-score-adj-unset")
 @needs("program_visible_from_host")
 def test_oom_score_adj_is_inherited_when_not_configured(new_container, new_bundle):
-    container = launched(new_container, new_bundle)
+    caller = caller_oom_score_adj()
+    container = launched(new_container, new_bundle, Wiring(oom_score_adj=caller))
     seen = Path(f"/proc/{container.pid}/oom_score_adj").read_text().strip()
     container.finish()
-    own = Path("/proc/self/oom_score_adj").read_text().strip()
-    assert seen == own, f"oomScoreAdj is not set, yet the program's oom_score_adj is {seen}, the caller's {own}"
+    assert seen == str(caller), (
+        f"oomScoreAdj is not set and create's caller had oom_score_adj {caller}, yet the program's is {seen}"
+    )
 
 
 @requirement("config.apparmor-profile")

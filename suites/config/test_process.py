@@ -6,7 +6,7 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configRoot
 
 import pytest
 
-from ocitest import needs, probe, requirement
+from ocitest import EXCHANGE_DIR, needs, probe, requirement
 from ocitest.host import proc_environ
 
 TRICKY_ARGS = ["a b", "", "'single'", '"double"', "ünïcode ✓", "$HOME", "back\\slash", "-n"]
@@ -43,10 +43,13 @@ def test_env_is_exactly_the_configured_environment(new_container, new_bundle):
     assert not extra, f"the runtime added variables the config does not have: {extra}"
 
 
+# No `/` case: a runtime that ignored `cwd` would start the program there and pass it.
 @requirement("config.process-cwd")
-@pytest.mark.parametrize("cwd", ["/", "/etc", "/ocitest"])
+@pytest.mark.parametrize("cwd", ["/etc", "/ocitest", "/ocitest/a b"])
 def test_the_program_starts_in_cwd(new_container, new_bundle, cwd):
     bundle = new_bundle()
+    if cwd.startswith(f"{EXCHANGE_DIR}/"):
+        (bundle.exchange / cwd.removeprefix(f"{EXCHANGE_DIR}/")).mkdir()
     bundle.config["process"]["cwd"] = cwd
     status, out = new_container(probe.sh(probe.say("cwd", "$(pwd -P)")), bundle=bundle).run_to_exit()
     assert probe.facts(out).get("cwd") == [cwd], f"cwd is {cwd!r}, the program started in {probe.facts(out).get('cwd')}"

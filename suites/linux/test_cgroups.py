@@ -369,6 +369,30 @@ def test_memory_swappiness_is_set(new_container, new_bundle):
     limit_in_force(new_container, new_bundle, {"memory": {"swappiness": 17}}, "memory", {"memory.swappiness": "17"})
 
 
+@requirement("linux.cgroup-memory-kernel-tcp")
+@needs("kernel_tcp_limit")
+@OWN_CGROUP
+def test_memory_kernel_tcp_is_the_tcp_buffer_limit(new_container, new_bundle):
+    # NOT RECOMMENDED for config authors since v1.1.0, still a field a runtime applies or refuses.
+    resources = {"memory": {"kernelTCP": 64 * MiB}}
+    bundle = new_bundle()
+    container = new_container(probe.waiting(), bundle=bundle)
+    bundle.use_cgroups_path(f"/{container.id}")
+    bundle.config["linux"].setdefault("resources", {}).update(resources)
+    call = container.create(check=False)
+    if not call.ok:
+        pytest.skip(f"the runtime refused memory.kernelTCP ({call.describe()}); a runtime that cannot apply a "
+                    "property must refuse it (runtime.md#runtimeCreate), so the limit cannot be judged")
+    container.start()
+    container.read_until(probe.READY)
+    seen = read_cgroup_file(container.pid, "memory", "memory.kmem.tcp.limit_in_bytes")
+    container.finish()
+    assert seen == str(64 * MiB), (
+        f"configured {resources}; the container's memory.kmem.tcp.limit_in_bytes is {seen}, and create succeeded "
+        f"(stderr {call.stderr.strip()[-200:]!r})"
+    )
+
+
 @requirement("linux.cgroup-memory-oom-killer")
 @needs("cgroup_controller", "memory")
 @needs("cgroup_v1_controller", "memory", "switch to turn the OOM killer off for a cgroup")

@@ -130,6 +130,34 @@ def test_an_errno_rule_fails_the_call_with_its_errno(new_container, new_bundle, 
     assert_failed_with(facts, made, out, errno_ret or errno.EPERM, f"rule {rule}")
 
 
+@requirement("linux.seccomp-errno")
+@pytest.mark.parametrize("sys_admin", [False, True], ids=["without-CAP_SYS_ADMIN", "with-CAP_SYS_ADMIN"])
+def test_an_errno_rule_applies_without_no_new_privileges(new_container, new_bundle, sys_admin):
+    # The kernel loads a filter for a process without no_new_privs only while it holds CAP_SYS_ADMIN,
+    # so a runtime must load it before it drops the capabilities `process` does not grant (runc then
+    # loads it earlier than with noNewPrivileges, and runs its own last steps under it). The spec ties
+    # seccomp to nothing else: the profile applies either way. A runtime that cannot apply it must
+    # refuse the config with an error (runtime.md#runtimeCreate), which leaves nothing to judge here.
+    bundle = new_bundle()
+    process = bundle.config["process"]
+    process["noNewPrivileges"] = False
+    for kind, names in process["capabilities"].items():
+        kept = [c for c in names if c != "CAP_SYS_ADMIN"]
+        process["capabilities"][kind] = kept + ["CAP_SYS_ADMIN"] if sys_admin else kept
+    rule = {"names": MKDIR, "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EXDEV}
+    bundle.config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]}
+    container = new_container(mkdir_probe(), bundle=bundle)
+    what = f"noNewPrivileges false, CAP_SYS_ADMIN {'granted' if sys_admin else 'not granted'}, rule {rule}"
+    call = container.create(check=False)
+    if not call.ok:
+        pytest.skip(f"{what}: the runtime refused the config ({call.describe()}); a runtime that cannot apply a "
+                    "property must refuse it (runtime.md#runtimeCreate), so the filter's effect cannot be judged")
+    container.start()
+    container.wait_exit()
+    out = container.output()
+    assert_failed_with(probe.facts(out), (bundle.exchange / "made").exists(), out, errno.EXDEV, what)
+
+
 @requirement("linux.seccomp-default-action")
 def test_the_default_action_and_errno_apply_to_unmatched_calls(new_container, new_bundle):
     seccomp = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": errno.EDOM,
@@ -164,6 +192,43 @@ def test_a_profile_naming_the_host_architectures_applies(new_container, new_bund
                "syscalls": [{"names": MKDIR, "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EXDEV}]}
     status, facts, made, out = run_mkdir(new_container, new_bundle, seccomp)
     assert_failed_with(facts, made, out, errno.EXDEV, f"architectures {[native, *compat]} with an errno rule")
+
+
+def run_mkdir32(new_container, new_bundle, seccomp: dict | None) -> tuple[str, bool, str]:
+    """Run a 32-bit x86 mkdir as the container's program: how it ended (its exit status, which is
+    the errno, or 128+31 for a death by SIGSYS, as the shell reports it), whether the directory was
+    made, and the output."""
+    bundle = new_bundle()
+    if seccomp is not None:
+        bundle.config["linux"]["seccomp"] = seccomp
+    program = bundle.rootfs / "ocitest-mkdir32"
+    program.write_bytes(probe.i386_mkdir_program(f"{EXCHANGE_DIR}/made32"))
+    program.chmod(0o755)
+    _, out = new_container(probe.sh("/ocitest-mkdir32", probe.say("status", "$?")), bundle=bundle).run_to_exit()
+    return (probe.facts(out).get("status") or ["(none)"])[0], (bundle.exchange / "made32").exists(), out
+
+
+@requirement("linux.seccomp-architectures")
+@needs("machine_in", "32-bit x86 system call program", "x86_64")
+@needs("ia32_syscalls")
+def test_rules_apply_to_the_system_calls_of_a_listed_compat_architecture(new_container, new_bundle):
+    # A 32-bit x86 mkdir (int $0x80) is SCMP_ARCH_X86 to seccomp. With the architecture listed, the
+    # rule gives it EXDEV; a runtime that ignored `architectures` loads a native-only filter, whose
+    # bad-architecture action kills the program with SIGSYS (runc, crun: libseccomp's default).
+    # First, without a profile: a sandbox that runs no 32-bit calls at all has nothing to judge.
+    control, made, out = run_mkdir32(new_container, new_bundle, None)
+    if control != "0" or not made:
+        pytest.skip(f"without a seccomp profile the 32-bit x86 mkdir ended with {control} in this runtime's "
+                    f"container ({out!r}), so a rule for SCMP_ARCH_X86 has no call to act on")
+    architectures = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    status, made, out = run_mkdir32(new_container, new_bundle, {
+        "defaultAction": "SCMP_ACT_ALLOW", "architectures": architectures,
+        "syscalls": [{"names": MKDIR, "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EXDEV}]})
+    what = f"architectures {architectures}, an errno rule (EXDEV) on mkdir, a 32-bit x86 mkdir"
+    assert not made, f"{what}: the directory was made"
+    assert status != str(128 + signal.SIGSYS), (
+        f"{what}: the program was killed by SIGSYS, as under a filter without SCMP_ARCH_X86 ({out!r})")
+    assert status == str(errno.EXDEV), f"{what}: it should fail with EXDEV ({errno.EXDEV}); it ended with {status}"
 
 
 #: A rule no other check's profile has, added to the two profiles below so that each is unlike any

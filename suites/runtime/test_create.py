@@ -126,6 +126,23 @@ def test_a_failed_create_leaves_no_container_process_mount_or_cgroup(new_contain
     assert not left, f"a failed create left cgroups behind: {[str(p) for p in left]}"
 
 
+@requirement("runtime.create-validates-oci-version")
+def test_create_may_refuse_an_oci_version_that_is_not_semver(new_container, new_bundle):
+    # config.md's "MUST be in SemVer v2.0.0 format" binds whoever writes config.json; the runtime MAY
+    # validate config.json (runtime.md#runtimeCreate). So accepting "1.0" breaks nothing: this MAY is
+    # reported, never counted against the verdict. A runtime that refuses must leave no container.
+    bundle = new_bundle()
+    bundle.config["ociVersion"] = "1.0"
+    container = new_container(probe.sh(probe.touch_in_exchange("ran")), bundle=bundle)
+    call = container.create(check=False)
+    assert call.failed, (
+        f"ociVersion '1.0' is not SemVer 2.0.0 and the runtime accepted it ({call.describe()}): it does not "
+        "use its option to validate config.json")
+    state_call, _ = container.state_call()
+    assert state_call.failed, f"create refused ociVersion '1.0', yet the runtime knows the container: " \
+        f"{state_call.describe()}"
+
+
 @requirement("runtime.create-unique-id")
 def test_create_with_an_id_in_use_fails_and_leaves_the_first_container_untouched(new_container):
     first = new_container(probe.waiting(probe.say("instance", "first")))
