@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import Wiring, host, needs, probe, provisions, requirement
+from ocitest import Wiring, host, needs, probe, provisions, requirement, since
 from ocitest.host import RESCTRL, mounts_at, resctrl_l3_schema
 
 # -- personality ------------------------------------------------------------------------------
@@ -221,7 +221,8 @@ def test_intel_rdt_without_resctrl_is_an_error(new_container, new_bundle):
 
 
 @requirement("linux.intel-rdt-tasks")
-@pytest.mark.parametrize("closid", [None, "/"], ids=["container-id", "root"])
+# closID "/" (the resctrl root, the default CLOS) is defined from runtime-spec 1.3.0 on.
+@pytest.mark.parametrize("closid", [None, pytest.param("/", marks=since("1.3.0"))], ids=["container-id", "root"])
 @needs_resctrl
 @needs("program_visible_from_host")
 def test_the_container_joins_its_clos(new_container, new_bundle, closid):
