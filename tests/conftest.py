@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,16 @@ def assert_red_on_exactly(run: Run, baseline: Run, expected: set[str], what: str
             f"{what}: tests failing only with it blame {sorted(blamed)}, expected {sorted(expected)}: "
             f"{sorted(newly_failing)}"
         )
+
+
+def assert_sound_shell(script: Path) -> None:
+    """A generated shell script parses as POSIX sh and, where shellcheck is installed, has no warning."""
+    checked = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    if shutil.which("shellcheck"):
+        linted = subprocess.run(["shellcheck", "-s", "sh", "-S", "warning", str(script)],
+                                capture_output=True, text=True, timeout=60)
+        assert linted.returncode == 0, linted.stdout
 
 
 def needs_root_and(runtime: str):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,8 @@ from ocitest.container import Container, LiveContainers, Timeouts
 from ocitest.events import Operation
 from ocitest.reproducer import keep
 from ocitest.runtime import Call, Runtime, Wiring, run_command
+
+from .conftest import assert_sound_shell
 
 
 def own_oom_score_adj() -> int:
@@ -59,9 +59,4 @@ def test_the_reproducer_replays_a_call_as_the_caller_ocitest_was(tmp_path):
     assert text.rindex("AS_CALLER='choom -n 345 -- setarch linux32'", 0, create) >= 0
     assert text.index('AS_CALLER=""', create) < text.index("call start c1")
     assert '$AS_CALLER "$RUNTIME" "$@"' in text
-    checked = subprocess.run(["sh", "-n", str(folder / "reproduce.sh")], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    if shutil.which("shellcheck"):
-        linted = subprocess.run(["shellcheck", "-s", "sh", "-S", "warning", str(folder / "reproduce.sh")],
-                                capture_output=True, text=True, timeout=60)
-        assert linted.returncode == 0, linted.stdout
+    assert_sound_shell(folder / "reproduce.sh")

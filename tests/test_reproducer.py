@@ -24,7 +24,7 @@ from ocitest.events import Operation, Step, StepKind
 from ocitest.reproducer import PathMap, keep, safe_name
 from ocitest.runtime import Call, Runtime
 
-from .conftest import BAD_RUNTIMES, Run, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, Run, assert_sound_shell, needs_root_and, run_ocitest
 
 WRAPPER = BAD_RUNTIMES / "create_skips_pid_file"
 PID_FILE_TEST = "suites/cli/test_create.py::test_pid_file_holds_the_container_pid_when_create_returns"
@@ -286,12 +286,7 @@ def test_the_script_says_where_the_shell_cannot_act_as_ocitest(tmp_path):
     assert "forget c1" in text and 'rm -rf "$HERE/$1/exchange"' in text
     assert [c["argv"][3] for c in json.loads((folder / "calls.json").read_text())] == \
         ["create", "create", "create", "start", "state", "kill"]
-    checked = subprocess.run(["sh", "-n", str(folder / "reproduce.sh")], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    if shutil.which("shellcheck"):
-        linted = subprocess.run(["shellcheck", "-s", "sh", "-S", "warning", str(folder / "reproduce.sh")],
-                                capture_output=True, text=True, timeout=60)
-        assert linted.returncode == 0, linted.stdout
+    assert_sound_shell(folder / "reproduce.sh")
 
 
 def test_the_record_holds_each_call_as_meant_and_the_harness_steps_between(tmp_path):
