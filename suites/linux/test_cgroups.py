@@ -569,7 +569,11 @@ def test_the_program_cannot_start_more_tasks_than_the_pids_limit(new_container, 
     container = new_container(probe.fork_until_refused(tries), bundle=bundle)
     bundle.use_cgroups_path(f"/{container.id}")
     bundle.config["linux"].setdefault("resources", {})["pids"] = {"limit": limit}
-    _, out = container.run_to_exit()
+    # A sandbox whose own threads share the cgroup may not fit in 4 tasks (runsc): an error then is a refusal.
+    container.create_unless_refused(f"pids.limit {limit}")
+    container.start()
+    container.wait_exit()
+    out = container.output()
     forked = len(probe.facts(out).get("forked", []))
     assert forked < tries, f"pids.limit {limit}; the program started all {tries} processes it tried, none refused"
     assert forked <= limit - 1, f"pids.limit {limit}; besides itself, the program started {forked} processes"
