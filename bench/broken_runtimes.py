@@ -82,6 +82,7 @@ def duration(seconds: float) -> str:
 
 
 def wrapper_path(name: str) -> Path:
+    """Where a broken runtime lives: tests/bad_runtimes/, beside the misbehaving runtimes the tests use."""
     return BAD / name
 
 
@@ -139,6 +140,7 @@ def clean(left: dict[str, list[str]]) -> None:
 
 
 def summarise(left: dict[str, list[str]]) -> list[str]:
+    """Counts, not names: the names carry pids that mean nothing once the run is over."""
     return [f"{len(v)} {k}" for k, v in left.items() if v]
 
 
@@ -160,6 +162,7 @@ def failed_runtime_md(report: dict | None) -> set[str] | None:
 
 
 def harness_errors(report: dict | None) -> int | None:
+    """Tests ocitest could not decide (outcome ``error``); None without a report (a preflight error)."""
     if report is None:
         return None
     return sum(1 for t in report.get("tests", []) if t.get("outcome") == "error")
@@ -181,6 +184,7 @@ def measure(name: str, runtime: str, args: argparse.Namespace, work: Path) -> tu
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options; apart from :func:`main` so that tests/test_bench_broken.py can check them without a run."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--cap", type=float, default=None, metavar="SECONDS",
                     help="stop each run after this long (SIGINT, then harder); default: no limit")
