@@ -23,8 +23,6 @@ RUNTIME_SPEC = "runtime-spec"
 CLI = "command-line-interface"
 #: Documents whose requirements are not the runtime-spec's, by file name.
 SCOPE_OF_DOCUMENT = {"command-line-interface.md": CLI}
-#: The order verdict scopes are shown in.
-SCOPES = (RUNTIME_SPEC, CLI)
 
 
 @dataclass(frozen=True)
@@ -100,9 +98,17 @@ class Catalog:
 
 
 def parse_document(text: str) -> list[Requirement]:
-    data = tomllib.loads(text)
+    return _requirements(tomllib.loads(text))
+
+
+def _scope(document: dict) -> str:
+    return SCOPE_OF_DOCUMENT.get(document["name"], RUNTIME_SPEC)
+
+
+def _requirements(data: dict) -> list[Requirement]:
+    """The requirements of one parsed catalog file."""
     doc = data["document"]
-    scope = SCOPE_OF_DOCUMENT.get(doc["name"], RUNTIME_SPEC)
+    scope = _scope(doc)
     found = []
     for entry in data.get("requirement", []):
         found.append(Requirement(
@@ -130,12 +136,11 @@ def load_catalog() -> Catalog:
     for file in sorted(resources.files("ocitest.catalog").iterdir(), key=lambda f: f.name):
         if not file.name.endswith(".toml"):
             continue
-        text = file.read_text()
-        document = tomllib.loads(text)["document"]
-        scope = SCOPE_OF_DOCUMENT.get(document["name"], RUNTIME_SPEC)
+        data = tomllib.loads(file.read_text())
+        document = data["document"]
         if document.get("spec_version"):
-            catalog.versions.setdefault(scope, str(document["spec_version"]))
-        for req in parse_document(text):
+            catalog.versions.setdefault(_scope(document), str(document["spec_version"]))
+        for req in _requirements(data):
             if req.id in catalog.requirements:
                 raise ValueError(f"duplicate requirement ID {req.id} in {file.name}")
             if req.level not in LEVELS:

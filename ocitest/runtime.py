@@ -395,9 +395,7 @@ class RuntimeInfo:
 
         Some runtimes refuse versions they do not know (crun 1.8.1 refuses 1.2.0 and 1.3.0).
         """
-        if self.features and self.features.get("ociVersionMax"):
-            return str(self.features["ociVersionMax"])
-        return self.spec_version or "1.0.2"
+        return self.declared_max or self.spec_version or "1.0.2"
 
     def to_json(self) -> dict:
         return {
