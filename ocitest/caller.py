@@ -15,10 +15,12 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HarnessError, RuntimeTimeout
+from .host import zombie_children
 from .waits import Deadline, read_available, readable, set_nonblocking
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -47,6 +49,24 @@ def reap_strays() -> list[int]:
         if info is None:
             return reaped
         reaped.append(info.si_pid)
+
+
+def reap_exited(keep: Collection[int]) -> list[int]:
+    """Reap the harness's exited children, except the pids in ``keep``; returns the pids reaped.
+
+    Unlike ``reap_strays`` this never takes a process somebody may still wait for: the caller
+    names those in ``keep``, and each other zombie is reaped by its own pid.
+    """
+    reaped = []
+    for pid in zombie_children():
+        if pid in keep:
+            continue
+        try:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG)
+        except ChildProcessError:
+            continue
+        reaped.append(pid)
+    return reaped
 
 
 @dataclass(frozen=True)

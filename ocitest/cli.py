@@ -25,7 +25,6 @@ import ocitest
 
 from . import host
 from .conditions import Context, Evaluator
-from .container import Timeouts
 from .environment import Environment, check_environment
 from .errors import EnvironmentProblem
 from .options import GROUP, RUNTIME_OPTIONS, add_options
@@ -154,16 +153,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.ocitest_profile)
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
+    steps: list[dict] = []
     try:
-        preflight(env, info, Timeouts())
-        can_run = "yes (created, reported and removed the simplest container)"
+        lifecycle = preflight(env, info)
+        steps = lifecycle.to_json()
+        failed = lifecycle.failed
+        can_run = "yes (carried the simplest containers through their whole lifecycle)" if not failed else (
+            "yes, but the lifecycle broke: " + "; ".join(f"{s.title}: FAILED ({s.detail})" for s in failed))
     except EnvironmentProblem as problem:
         can_run = f"NO: {problem}"
     skips = _skip_plan(args, env, info)
     judged = judged_version(option=args.ocitest_spec_version, features_max=info.declared_max,
                             version_spec=info.spec_version)
     if args.json:
-        print(json.dumps({"runtime": info.to_json(), "preflight": {"ok": can_run.startswith("yes"), "message": can_run},
+        print(json.dumps({"runtime": info.to_json(), "preflight": {"ok": can_run.startswith("yes"), "message": can_run,
+                                                                 "steps": steps},
                           "judged": {"spec_version": judged.version, "basis": judged.basis, **judged.to_json()},
                           "oci_version": info.oci_version, "busybox": str(env.busybox), "schemas": str(env.schema_dir),
                           "host": host.facts(), "skips": skips.to_json()}, indent=2))

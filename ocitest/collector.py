@@ -19,6 +19,7 @@ from .report import html, json_report, tap, terminal
 from .report.json_report import RunSummary
 from .reproducer import safe_name
 from .runstate import RunState, judged_spec_version
+from .stalls import CUT_SHORT
 from .verdict import (
     Judgement,
     Phase,
@@ -105,7 +106,12 @@ class Collector:
         return RunSummary(runtime={**runtime, "rootless": bool(env and env.rootless)}, host=host.facts(),
                           judgement=self.judgement, judged=judged_spec_version(self.config), tests=self.tests,
                           schema_dir=str(env.schema_dir) if env else None,
-                          duration=time.monotonic() - self.started, interrupted=self.interrupted)
+                          duration=time.monotonic() - self.started, interrupted=self.interrupted,
+                          preflight={**self.state.preflight_to_json(), "cut_short": self.cut_short()})
+
+    def cut_short(self) -> dict[str, str]:
+        """The checks not judged because their operation kept timing out (stalls.py): node ID -> why."""
+        return {t.nodeid: t.message for t in self.tests if t.outcome == "skip" and t.message.startswith(CUT_SHORT)}
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
         if self.judgement is None:
@@ -120,6 +126,9 @@ class Collector:
             if info.features is None:
                 write(f"features: none: {info.features_problem}")
         write(f"judged against {judged_spec_version(config).explain()}")
+        for line in terminal.preflight_lines(self.state.lifecycle, self.state.limits or {}, self.cut_short(),
+                                             self.tests):
+            write(line)
         terminal.summarize(self.judgement.results, write, sections=config.getoption("verbose") > 0,
                            kept=self._kept())
         for option, what in [*((o, w) for o, _, w in WRITERS), ("xmlpath", "JUnit XML"),

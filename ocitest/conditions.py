@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .host import cgroup_layout, cgroups, proc_limits, support
+from .lifecycle import FLOOR
 
 if TYPE_CHECKING:
     from .runtime import RuntimeInfo
@@ -193,8 +194,10 @@ def _privileged(ctx: Context, detail: str) -> str | None:
 
 @condition("runtime_timeout_at_least")
 def _runtime_timeout_at_least(ctx: Context, seconds: float, what: str) -> str | None:
-    """--runtime-timeout leaves room to tell the timeout the check is about."""
-    timeout = float(ctx.option("runtime_timeout", 30.0))
+    """--runtime-timeout leaves room to tell the timeout the check is about (without it, the limit
+    is sized from the preflight and never below lifecycle.FLOOR)."""
+    given = ctx.option("runtime_timeout", None)
+    timeout = FLOOR if given is None else float(given)
     if timeout < seconds:
         return f"--runtime-timeout {timeout:g} s leaves no room to tell a {what}"
     return None

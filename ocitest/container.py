@@ -11,22 +11,29 @@ Running after the test body, it cannot hide from a check that the runtime's own 
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import json
 import os
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from .bundle import Bundle
-from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_strays
+from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_exited, reap_strays
 from .errors import RuntimeTimeout, Violation
 from .events import Step, StepKind
-from .host import container_cgroup_dirs, parent_of, process_alive, remove_cgroup_tree
+from .host import container_cgroup_dirs, helpers_of, parent_of, process_alive, remove_cgroup_tree
+from .lifecycle import NotJudged, Prerequisites
 from .runtime import Call, Runtime, Wiring
+from .waits import ExitReaper
 
 _serial = itertools.count(1)
+T = TypeVar("T")
 
 #: File the harness creates in the exchange folder just before it invokes ``start``.
 START_TOKEN = "start-invoked"
@@ -66,6 +73,46 @@ class LiveContainers:
     def discard(self, container: Container) -> None:
         self._live.pop(id(container), None)
 
+    def settle(self) -> None:
+        """Before a delete: collect the exit status of every watched container process that exited,
+        and reap every other exited child of the harness.
+
+        A runtime's delete may wait for its own helper processes to be gone (runsc waits for its
+        sandbox and gofer, and fails after 5 s); under the harness, their subreaper, an exited helper
+        stays a zombie until reaped, and a zombie is never gone. Statuses are kept: a watched process
+        is collected into its watch, never reaped behind its back.
+        """
+        keep = set()
+        for container in self._live.values():
+            watch = container.watch
+            if watch is None or watch.fd is None or watch.status is not None:
+                continue
+            if watch.alive():
+                keep.add(watch.pid)
+            else:
+                try:
+                    watch.wait(0)
+                except RuntimeTimeout:  # pragma: no cover - it exited, just checked
+                    keep.add(watch.pid)
+        reap_exited(keep)
+
+    def settle_for(self, container_id: str) -> ExitReaper:
+        """Before ``delete ID`` (``Runtime.before_delete``): ``settle``, and what to reap while delete
+        runs: that container's process (into its watch, keeping its status) and the runtime's other
+        live processes of it (runsc's sandbox and gofer), which delete may end and then wait for."""
+        self.settle()
+        reaper = ExitReaper()
+        for container in list(self._live.values()):
+            if container.id != container_id:
+                continue
+            watch = container.watch
+            if watch is not None and watch.fd is not None and watch.status is None:
+                reaper.add(watch.fd, functools.partial(watch.wait, 0))
+            for pid in helpers_of(container.id, str(container.bundle.path)):
+                if watch is None or pid != watch.pid:
+                    reaper.add_pid(pid)
+        return reaper
+
     def remove_all(self) -> list[str]:
         problems = []
         for container in list(self._live.values()):
@@ -93,8 +140,10 @@ def refusal(what: str, call: Call) -> str:
 
 class Container:
     def __init__(self, runtime: Runtime, bundle: Bundle, live: LiveContainers, timeouts: Timeouts,
-                 container_id: str | None = None) -> None:
+                 container_id: str | None = None, prerequisites: Prerequisites | None = None) -> None:
         self.runtime = runtime
+        #: What the preflight found broken: a check that needs it stops, not judged (lifecycle.py).
+        self.prerequisites = prerequisites or Prerequisites()
         self.bundle = bundle
         self.live = live
         self.timeouts = timeouts
@@ -106,6 +155,11 @@ class Container:
         self.pid_file = bundle.path / "container.pid"
         self.pid_file_pid: int | None = None
         self.create_attempted = False
+        #: create returned success, and no delete has since: only then is state of its ID meant to succeed.
+        self.created = False
+        self.deleted = False
+        #: start returned success (the program is meant to run, or to have run).
+        self.started = False
 
     # -- lifecycle operations -------------------------------------------------------------
 
@@ -122,6 +176,7 @@ class Container:
         ``None`` leaves ``--bundle`` out (the runtime then takes ``wiring.cwd``). A stdio
         descriptor in ``wiring`` replaces the container's pipe (the caller keeps and closes it).
         """
+        self.prerequisites.require("create")
         if write_config:
             self.bundle.write()
         console_arg: str | os.PathLike | int | None = None
@@ -151,6 +206,7 @@ class Container:
         out, err = self.stdio.take()
         call.stdout, call.stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         call.note = "stdout/stderr: what the runtime left in the container's stdio pipes"
+        self.created = call.ok
         if call.ok:
             self._watch_container_process()
         elif check:
@@ -158,16 +214,29 @@ class Container:
         return call
 
     def start(self, *, check: bool = True) -> Call:
+        self.prerequisites.require("start")
         token = self.bundle.exchange / START_TOKEN
         token.touch()
         self._step(StepKind.START_TOKEN, str(token))
         call = self.runtime.start(self.id)
+        self.started = self.started or call.ok
         if check and not call.ok:
             raise Violation(f"start failed: {call.describe()}")
         return call
 
     def state_call(self) -> tuple[Call, dict | None]:
-        """The raw ``state`` call and its JSON (None when it failed or printed no JSON object)."""
+        """The raw ``state`` call and its JSON (None when it failed or printed no JSON object).
+
+        After a delete, what state says shows whether the container is gone only if state fails
+        for containers that do not exist; the preflight knows whether it does.
+        """
+        self.prerequisites.require("state")
+        if self.deleted or not self.created:
+            self.prerequisites.require("state-unknown")
+        return self._state_call()
+
+    def _state_call(self) -> tuple[Call, dict | None]:
+        """``state_call`` for the harness's own use (pid, teardown): never stops the check."""
         call = self.runtime.state(self.id)
         if not call.ok:
             return call, None
@@ -184,6 +253,11 @@ class Container:
             raise Violation(f"state failed: {call.describe()}")
         if data is None:
             raise Violation(f"`{call.command()}` printed no JSON object: {call.stdout[:300]!r}")
+        if self.watch is not None:
+            alive = self.watch.alive()
+            expected = "running" if alive and self.started else "stopped" if not alive else None
+            if expected is not None and data.get("status") != expected:
+                self.prerequisites.require("state-status")
         return data
 
     def status(self) -> str | None:
@@ -191,6 +265,7 @@ class Container:
 
     def kill(self, sig: str | None = "TERM", *, check: bool = True, prerequisite: bool = False) -> Call:
         """``kill``; see ``delete`` for ``prerequisite``."""
+        self.prerequisites.require("kill-KILL" if sig == "KILL" else "kill")
         call = self.runtime.kill(self.id, sig)
         if not call.ok:
             _refused("kill", call, check=check, prerequisite=prerequisite)
@@ -200,7 +275,9 @@ class Container:
         """``delete``. With ``prerequisite`` the check needs delete to work but is not about
         delete: a failed delete then skips the check instead of failing it, because the
         failure belongs to the delete requirements (judged by their own tests), not to this one."""
+        self.prerequisites.require("delete")
         call = self.runtime.delete(self.id, force=force)
+        self.deleted = self.deleted or call.ok
         if not call.ok:
             _refused("delete", call, check=check, prerequisite=prerequisite)
         return call
@@ -227,7 +304,7 @@ class Container:
         if self.pid_file_pid is not None and parent_of(self.pid_file_pid) == os.getpid():
             pid = self.pid_file_pid
         else:
-            call, data = self.state_call()
+            call, data = self._state_call()
             if data and isinstance(data.get("pid"), int) and data["pid"] > 0:
                 pid = data["pid"]
             else:
@@ -249,21 +326,40 @@ class Container:
     def wait_exit(self, timeout: float | None = None) -> ExitStatus | None:
         """Wait for the container process to exit; its status, or None if it is not our child."""
         self._step(StepKind.WAIT_EXIT)
+        self.prerequisites.require("exit")
         if self.watch is None:
             raise Violation("no container process to wait for (state gave no live pid)")
-        return self.watch.wait(self.timeouts.wait if timeout is None else timeout)
+        watch = self.watch
+        return self._bounded("exit", timeout, lambda limit: watch.wait(limit))
 
     def read_until(self, marker: str, timeout: float | None = None) -> str:
         """Wait until the container printed ``marker`` on stdout; all of stdout so far."""
         self._step(StepKind.WAIT_OUTPUT, marker)
-        data = self.stdio.read_until(marker.encode(), self.timeouts.wait if timeout is None else timeout)
+        data = self._bounded("output", timeout, lambda limit: self.stdio.read_until(marker.encode(), limit))
         return data.decode("utf-8", "replace")
 
     def output(self, timeout: float | None = None) -> str:
         """All of stdout once the container closed it."""
         self._step(StepKind.WAIT_EOF)
-        out, _ = self.stdio.read_to_eof(self.timeouts.wait if timeout is None else timeout)
+        out, _ = self._bounded("eof", timeout, lambda limit: self.stdio.read_to_eof(limit))
         return out.decode("utf-8", "replace")
+
+    def _bounded(self, what: str, timeout: float | None, wait: Callable[[float], T]) -> T:
+        """Run ``wait(limit)``: the test's own ``timeout``, else the run's wait limit, cut short
+        (stalls.py) when this kind of wait, after this kind of call, keeps timing out: output that
+        never comes after kill is not output that never comes after start."""
+        stalls = self.runtime.stalls
+        if timeout is not None or stalls is None:
+            return wait(self.timeouts.wait if timeout is None else timeout)
+        what = f"{what} after {self.runtime.last_operation or 'no call'}"
+        limit, cut_short = stalls.limit(what, self.timeouts.wait, "wait")
+        try:
+            result = wait(limit)
+        except RuntimeTimeout as exc:
+            stalls.timed_out(what, self.timeouts.wait, cut_short, str(exc))
+            raise
+        stalls.succeeded(what)
+        return result
 
     def attempt(self) -> Call:
         """For a config the runtime must refuse, at create or at start: the call that failed, or
@@ -331,36 +427,66 @@ class Container:
 
     # -- teardown -------------------------------------------------------------------------
 
+    def _end_with_kill(self) -> list[str]:
+        """kill KILL and wait for the exit, unless the preflight found that kill KILL ends nothing."""
+        if not self.prerequisites.works("kill-KILL"):
+            return []
+        killed = self.runtime.kill(self.id, "KILL")
+        # A refused kill (runsc cannot signal a `created` container) is not waited for: delete,
+        # or delete --force, ends the container instead.
+        if self.watch is not None and killed.ok:
+            try:
+                self.watch.wait(self.timeouts.wait)
+            except RuntimeTimeout as exc:
+                return [f"{self.id}: {exc} after kill KILL"]
+        return []
+
+    def _end_ourselves(self) -> None:
+        """Last resort, after the runtime's delete: a container process still alive is killed through
+        its pidfd, so that a runtime whose kill or delete does nothing leaves no process behind."""
+        if self.watch is None or self.watch.fd is None or not self.watch.alive():
+            return
+        try:
+            signal.pidfd_send_signal(self.watch.fd, signal.SIGKILL)
+            self.watch.wait(5.0)
+        except (OSError, RuntimeTimeout):
+            pass
+
     def remove(self) -> list[str]:
         """Force-remove the container whatever state it is in; returns what could not be done."""
         problems: list[str] = []
         self.stdio.close_stdin()
+        works = self.prerequisites.works
         try:
-            call, data = self.state_call()
-            if call.ok:
-                if (data or {}).get("status") != "stopped":
-                    killed = self.runtime.kill(self.id, "KILL")
-                    # A refused kill (runsc cannot signal a `created` container) is not waited
-                    # for: delete, or delete --force, ends the container instead.
-                    if self.watch is not None and killed.ok:
-                        try:
-                            self.watch.wait(self.timeouts.wait)
-                        except RuntimeTimeout as exc:
-                            problems.append(f"{self.id}: {exc} after kill KILL")
-                # Teardown is not a check: --force first (runsc's plain delete of a stopped
-                # container hangs 5 s and fails), plain delete for a runtime without --force.
-                if not self.runtime.delete(self.id, force=True).ok:
-                    self.runtime.delete(self.id)
-                after, _ = self.state_call()
-                if after.ok:
-                    problems.append(f"{self.id}: the runtime still knows the container after delete "
-                                    f"({after.describe()})")
-            elif self.create_attempted:
-                # Unknown to state, yet a create cut short (timeout, Ctrl-C) can leave state behind
-                # that only delete --force clears (runc: an empty folder under its root).
-                self.runtime.delete(self.id, force=True)
-        except RuntimeTimeout as exc:
+            if self.create_attempted or works("state-unknown"):
+                known, status = self.create_attempted, None
+                if self.created and not self.deleted and self.watch is not None:
+                    # The pidfd tells whether the process still runs: no state call needed (a
+                    # runtime's state can be slow, and teardown runs after every test).
+                    status = "running" if self.watch.alive() else "stopped"
+                elif works("state"):
+                    call, data = self._state_call()
+                    known, status = call.ok, (data or {}).get("status")
+                if known:
+                    if status != "stopped":
+                        problems += self._end_with_kill()
+                    # Teardown is not a check: --force first, plain delete for a runtime without it.
+                    if not self.runtime.delete(self.id, force=True).ok:
+                        self.runtime.delete(self.id)
+                    # Only a state that fails for unknown containers, after a delete that works,
+                    # tells that the container is gone; else what the preflight found says why not.
+                    if works("state") and works("state-unknown") and works("delete"):
+                        after, _ = self._state_call()
+                        if after.ok:
+                            problems.append(f"{self.id}: the runtime still knows the container after delete "
+                                            f"({after.describe()})")
+                elif self.create_attempted:
+                    # Unknown to state, yet a create cut short (timeout, Ctrl-C) can leave state behind
+                    # that only delete --force clears (runc: an empty folder under its root).
+                    self.runtime.delete(self.id, force=True)
+        except (RuntimeTimeout, NotJudged) as exc:
             problems.append(f"{self.id}: cleanup call hung: {exc}")
+        self._end_ourselves()
         if self.watch is not None:
             if self.watch.status is None and not self.watch.alive():
                 try:

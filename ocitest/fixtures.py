@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from .bundle import Bundle, BundleFactory
 from .caller import become_subreaper
 from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, scratch_base
+from .lifecycle import Prerequisites
 from .rootfs import build_rootfs
 from .runstate import (
     CONTAINER_SNAPSHOTS,
@@ -49,6 +50,8 @@ class Harness:
     bundles: BundleFactory
     live: LiveContainers
     workdir: Path
+    #: What the preflight found broken (lifecycle.py): checks that need it are not judged.
+    prerequisites: Prerequisites = field(default_factory=Prerequisites)
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +75,11 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         rootfs = build_rootfs(workdir / "rootfs", state.env.busybox)
         harness = Harness(
             env=state.env, info=info,
-            timeouts=Timeouts(request.config.getoption("runtime_timeout"), request.config.getoption("wait_timeout")),
+            timeouts=state.timeouts(),
             schemas=schemas, bundles=BundleFactory(workdir / "bundles", rootfs, schemas, info.oci_version,
                                                    rootless=state.env.rootless),
             live=live, workdir=workdir,
+            prerequisites=state.lifecycle.prerequisites() if state.lifecycle else Prerequisites(),
         )
         yield harness
     finally:
@@ -88,7 +92,10 @@ def runtime(ocitest_harness: Harness, request: pytest.FixtureRequest) -> Runtime
     """The runtime under test, recording each call (and the harness's steps) in this test's record."""
     record: list[Event] = []
     request.node.stash[RECORD] = record
-    return ocitest_harness.info.new_runtime(ocitest_harness.timeouts.runtime, record)
+    runtime = ocitest_harness.info.new_runtime(ocitest_harness.timeouts.runtime, record,
+                                               request.config.stash[STATE].stalls)
+    runtime.before_delete = ocitest_harness.live.settle_for
+    return runtime
 
 
 @pytest.fixture
@@ -129,7 +136,8 @@ def new_container(ocitest_harness: Harness, runtime: Runtime, new_bundle: Callab
         bundle = bundle or new_bundle()
         if args is not None:
             bundle.set_args(args)
-        container = Container(runtime, bundle, ocitest_harness.live, ocitest_harness.timeouts, container_id)
+        container = Container(runtime, bundle, ocitest_harness.live, ocitest_harness.timeouts, container_id,
+                              ocitest_harness.prerequisites)
         made.append(container)
         return container
 

@@ -68,10 +68,14 @@ OPTIONS: tuple[Option, ...] = (
         help="runtime-spec JSON Schema folder (default: $OCITEST_SCHEMA_DIR, else the Debian package's)")),
     Option(("--busybox",), dict(metavar="PATH",
                                 help="static busybox for the container rootfs (default: /bin/busybox)")),
-    Option(("--runtime-timeout",), dict(type=float, default=30.0, metavar="S",
-                                        help="time limit of one runtime call, seconds (default 30)")),
-    Option(("--wait-timeout",), dict(type=float, default=30.0, metavar="S",
-                                     help="time limit for a container's output or exit, seconds (default 30)")),
+    Option(("--runtime-timeout",), dict(
+        type=float, default=None, metavar="S",
+        help="time limit of one runtime call, seconds (default: 10 times the slowest call of the preflight, "
+             "10 to 30)")),
+    Option(("--wait-timeout",), dict(
+        type=float, default=None, metavar="S",
+        help="time limit for a container's output or exit, seconds (default: 10 times the slowest wait of the "
+             "preflight, 10 to 30)")),
     Option(("--test-timeout",), dict(
         type=float, default=None, metavar="S",
         help="hard limit of each phase (setup, call, teardown) of one test, seconds; 0 turns it off "

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from . import preflight_items
 from .collector import NAME as COLLECTOR
 from .collector import Collector
 from .conditions import Context, Evaluator, needs_of
-from .container import Timeouts
 from .environment import check_environment, check_outputs
 from .errors import EnvironmentProblem, HarnessError
 from .interrupt import unwind_on_sigterm
@@ -26,6 +26,7 @@ from .runstate import (
     DID_NOT_PASS,
     FAILURE,
     NO_RUNTIME,
+    PREFLIGHT_KEY,
     RECORD,
     STATE,
     RunState,
@@ -76,13 +77,22 @@ def _check_before_the_run(config: pytest.Config, state: RunState) -> None:
     state.env = check_environment(config.getoption("runtime"), schema_dir=config.getoption("schema_dir"),
                                   rootless=config.getoption("ocitest_rootless"), busybox=config.getoption("busybox"))
     if is_worker(config):
+        state.preflight_from_json(getattr(config, "workerinput", {}).get(PREFLIGHT_KEY) or {})
         return
     check_outputs({"--json": config.getoption("ocitest_json"), "--html": config.getoption("ocitest_html"),
                    "--tap": config.getoption("ocitest_tap"), "--junitxml": config.getoption("xmlpath", None)},
                   {"--keep-failed": config.getoption("ocitest_keep_failed")})
     info = runtime_self_description(config)
+    runtime_option, wait_option = config.getoption("runtime_timeout"), config.getoption("wait_timeout")
     if info is not None and not (config.getoption("skip_preflight") or config.option.collectonly):
-        preflight(state.env, info, Timeouts(config.getoption("runtime_timeout"), config.getoption("wait_timeout")))
+        state.lifecycle = preflight(state.env, info, runtime_option, wait_option)
+    state.size_limits(runtime_option, wait_option)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist, on the controller: each worker gets what the preflight found, instead of proving it again."""
+    node.workerinput[PREFLIGHT_KEY] = node.config.stash[STATE].preflight_to_json()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -121,11 +131,15 @@ def pytest_make_collect_report(collector: pytest.Collector):
     return report
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)  # after -k/-m deselected: the preflight's findings are always reported
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.option.collectonly:
         return
-    if any(requirement_ids(item) for item in items) and config.stash[STATE].env is None:
+    state = config.stash[STATE]
+    if any(requirement_ids(item) for item in items) and state.env is None:
         pytest.exit(f"ocitest: {NO_RUNTIME}", returncode=2)
+    if state.lifecycle is not None:
+        items[:0] = preflight_items.items(session, state.lifecycle)
 
 
 NEEDS = pytest.StashKey[Evaluator]()
@@ -177,6 +191,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if report.when == "teardown":
             record = item.stash.get(RECORD, [])
             info["calls"] = [c.to_json() for c in runtime_calls(record)]
+            if isinstance(item, preflight_items.PreflightStep):
+                info["calls"] = item.step.calls
             if item.stash.get(DID_NOT_PASS, False) or report.failed:
                 info["containers"] = [c.to_json() for c in item.stash.get(CONTAINER_SNAPSHOTS, [])]
         # A report attribute, not a user property: it travels from xdist workers like one (the

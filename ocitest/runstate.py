@@ -12,15 +12,18 @@ by pytest, which rewrites their asserts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 import pytest
 
+from .container import Timeouts
 from .environment import Environment
+from .lifecycle import CEILING, Lifecycle, SizedLimit, size_limit
 from .requirements import Catalog
 from .runtime import Event, RuntimeInfo, inspect_runtime
 from .specversion import JudgedVersion, judged_version, version_key
+from .stalls import Stalls
 
 
 @dataclass
@@ -33,6 +36,41 @@ class RunState:
     info: RuntimeInfo | None = None
     #: The runtime-spec release the run judges against, see ``judged_spec_version``.
     judged: JudgedVersion | None = None
+    #: What the preflight proved (None: no preflight, --skip-preflight or collection only).
+    lifecycle: Lifecycle | None = None
+    #: The run's time limits ("runtime": one call, "wait": a container's output or exit), and why.
+    limits: dict[str, SizedLimit] | None = None
+    #: Per process: the timeout streak of each operation (stalls.py).
+    stalls: Stalls = field(default_factory=Stalls)
+
+    def timeouts(self) -> Timeouts:
+        limits = self.limits or {}
+        return Timeouts(limits["runtime"].seconds if "runtime" in limits else CEILING,
+                        limits["wait"].seconds if "wait" in limits else CEILING)
+
+    def size_limits(self, runtime_option: float | None, wait_option: float | None) -> None:
+        """The time limits from the options, else from what the preflight measured."""
+        measured = self.lifecycle
+        self.limits = {
+            "runtime": size_limit(runtime_option, measured.slowest("call") if measured else None, "runtime call"),
+            "wait": size_limit(wait_option, measured.slowest("wait") if measured else None, "wait on a container"),
+        }
+        self._arm_stalls()
+
+    def _arm_stalls(self) -> None:
+        if self.lifecycle is not None:
+            self.stalls.arm(self.lifecycle.slowest("call"), self.lifecycle.slowest("wait"), self.lifecycle.stalled)
+
+    def preflight_to_json(self) -> dict:
+        """What the preflight found, as the JSON report and the xdist workers get it."""
+        return {"lifecycle": self.lifecycle.to_json() if self.lifecycle else None,
+                "limits": {k: v.to_json() for k, v in (self.limits or {}).items()}}
+
+    def preflight_from_json(self, data: dict) -> None:
+        """A worker takes over what the controller's preflight found."""
+        self.lifecycle = Lifecycle.from_json(data["lifecycle"]) if data.get("lifecycle") is not None else None
+        self.limits = {k: SizedLimit(v["seconds"], v["why"]) for k, v in data.get("limits", {}).items()}
+        self._arm_stalls()
 
 
 STATE = pytest.StashKey[RunState]()
@@ -46,6 +84,9 @@ CONTAINER_SNAPSHOTS = pytest.StashKey[list]()
 DID_NOT_PASS = pytest.StashKey[bool]()
 #: Per test: the failure's text (setup or call phase), for ``--keep-failed``'s failure.txt.
 FAILURE = pytest.StashKey[str]()
+
+#: The key of what the preflight found in an xdist worker's ``workerinput``.
+PREFLIGHT_KEY = "ocitest_preflight"
 
 NO_RUNTIME = "no runtime given: pass --runtime PATH (or set OCITEST_RUNTIME)"
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from .errors import RuntimeTimeout
 from .events import Operation, Step
 from .profile import Profile, guess_profile, load_profile
-from .waits import Deadline, read_available, readable, set_nonblocking, wait_pidfd
+from .stalls import Stalls
+from .waits import Deadline, ExitReaper, read_available, readable, set_nonblocking, wait_pidfd
 
 #: How much of a call's output is kept in the report.
 _KEEP = 4096
@@ -120,7 +121,7 @@ class _Running:
         for fd in self.buffers:
             set_nonblocking(fd)
 
-    def drain_until_exit(self, deadline: Deadline) -> bool:
+    def drain_until_exit(self, deadline: Deadline, reaper: ExitReaper | None = None) -> bool:
         """Collect output until the process is gone (True) or the deadline passed (False).
 
         The exit is a readable pidfd; what the process wrote is then in the pipe buffers and is
@@ -129,11 +130,16 @@ class _Running:
         """
         open_fds = list(self.buffers)
         while True:
-            ready = readable([self.pidfd, *open_fds], deadline.remaining())
+            others = reaper.fds() if reaper is not None else []
+            ready = readable([self.pidfd, *open_fds, *others], deadline.remaining())
             if not ready:
                 return False
             for fd in ready:
                 if fd == self.pidfd:
+                    continue
+                if fd in others:
+                    assert reaper is not None
+                    reaper.exited(fd)
                     continue
                 data, eof = read_available(fd)
                 self.buffers[fd] += data
@@ -209,7 +215,7 @@ def _spawn(argv: list[str], wiring: Wiring) -> subprocess.Popen:
 
 
 def run_command(argv: list[str], *, timeout: float, wiring: Wiring | None = None,
-                operation: Operation | None = None) -> Call:
+                operation: Operation | None = None, reaper: ExitReaper | None = None) -> Call:
     """Run ``argv`` to completion or ``timeout``; never leaves the process (or its group) behind.
 
     ``wiring`` says what the process gets (see Wiring): that is how ``create`` hands the
@@ -225,7 +231,7 @@ def run_command(argv: list[str], *, timeout: float, wiring: Wiring | None = None
                     operation=operation)
     running = _Running(proc)
     try:
-        exited = running.drain_until_exit(Deadline(timeout))
+        exited = running.drain_until_exit(Deadline(timeout), reaper)
     finally:
         running.end()
     return Call(
@@ -262,6 +268,13 @@ class Runtime:
     kill_signal: str = "positional"
     #: How ``--console-socket`` is given: "path" (runc) or "fd" (the CLI document).
     console_socket: str = "path"
+    #: The process's timeout streaks (stalls.py); None: every call gets its full limit.
+    stalls: Stalls | None = None
+    #: The operation of the last call made (what a wait on the container that follows is waiting after).
+    last_operation: str = ""
+    #: Called with the container ID before each ``delete`` (LiveContainers.settle_for): the processes
+    #: to reap as they exit while delete runs (what the runtime's delete would otherwise wait for).
+    before_delete: Callable[[str], ExitReaper] | None = None
 
     @property
     def calls(self) -> list[Call]:
@@ -276,7 +289,7 @@ class Runtime:
         return [self.path, *self.global_args, *args]
 
     def call(self, *args: str, wiring: Wiring | None = None, timeout: float | None = None,
-             operation: Operation | None = None) -> Call:
+             operation: Operation | None = None, reaper: ExitReaper | None = None) -> Call:
         """Invoke the runtime; a call that hangs is killed and raises RuntimeTimeout.
 
         ``operation`` is what the lifecycle methods below say the call is; a call made with
@@ -287,11 +300,21 @@ class Runtime:
             operation = Operation(cwd=_folder(wiring.cwd), stdin=_stdin_kind(wiring, False),
                                   inherited=wiring.inherited, oom_score_adj=wiring.oom_score_adj,
                                   personality=wiring.personality)
-        limit = self.timeout if timeout is None else timeout
-        result = run_command(self.argv(*args), timeout=limit, wiring=wiring, operation=operation)
+        limit, cut_short = self.timeout if timeout is None else timeout, False
+        # A call with a limit of the test's own is not counted: its time is part of what it checks.
+        counted = self.stalls if timeout is None else None
+        name = operation.name or (args[0] if args else "")
+        if counted is not None:
+            limit, cut_short = counted.limit(name, limit)
+        result = run_command(self.argv(*args), timeout=limit, wiring=wiring, operation=operation, reaper=reaper)
         self.events.append(result)
+        self.last_operation = name
         if result.timed_out:
+            if counted is not None:
+                counted.timed_out(name, self.timeout, cut_short, result.describe())
             raise RuntimeTimeout(result.describe())
+        if counted is not None:
+            counted.succeeded(name)
         return result
 
     # The lifecycle operations, with the argv of the command-line API (runc's dialect).
@@ -349,8 +372,13 @@ class Runtime:
         return ("kill", container_id, sig)
 
     def delete(self, container_id: str, *, force: bool = False) -> Call:
-        return self.call("delete", *(["--force"] if force else []), container_id,
-                         operation=Operation("delete", container_id))
+        reaper = self.before_delete(container_id) if self.before_delete is not None else None
+        try:
+            return self.call("delete", *(["--force"] if force else []), container_id,
+                             operation=Operation("delete", container_id), reaper=reaper)
+        finally:
+            if reaper is not None:
+                reaper.close()
 
 
 def _folder(path: str | os.PathLike | None) -> str | None:
@@ -378,10 +406,11 @@ class RuntimeInfo:
     #: Why there is no ``features`` (the runtime's words), when there is none.
     features_problem: str = ""
 
-    def new_runtime(self, timeout: float, events: list[Event] | None = None) -> Runtime:
-        """A Runtime speaking this runtime's dialect, recording into ``events``."""
+    def new_runtime(self, timeout: float, events: list[Event] | None = None, stalls: Stalls | None = None) -> Runtime:
+        """A Runtime speaking this runtime's dialect, recording into ``events`` (``stalls``: see Runtime)."""
         return Runtime(self.path, list(self.args), timeout, [] if events is None else events,
-                       kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket)
+                       kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket,
+                       stalls=stalls)
 
     @property
     def declared_max(self) -> str | None:

@@ -65,6 +65,8 @@ def fold_test(phases: Mapping[str, Phase], harness_error: str = "") -> tuple[str
 
 
 #: The exception name in front of a failure message ("ocitest.errors.Violation: ..."): noise in a report.
+#: The exception name in front of a skip's reason ("Skipped: ...", "ocitest.lifecycle.NotJudged: ...").
+SKIP_PREFIX = re.compile(r"^(?:[\w.]+\.)?(?:Skipped|NotJudged): ")
 VIOLATION_PREFIX = re.compile(r"^(?:[\w.]+\.)?(?:AssertionError|Violation|RuntimeTimeout|Failed): ")
 
 
@@ -76,7 +78,7 @@ def phase_message(longrepr: object) -> str:
     since the assertion message of a check already says what the runtime did.
     """
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2]).removeprefix("Skipped: ")
+        return SKIP_PREFIX.sub("", str(longrepr[2]))
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
         first = crash.message.strip().splitlines()[0] if crash.message.strip() else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import select
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -57,6 +58,54 @@ def read_available(fd: int, limit: int = 1 << 24) -> tuple[bytes, bool]:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks), False
+
+
+class ExitReaper:
+    """Processes to reap the moment they exit, while a runtime call runs: their pidfds and what to do.
+
+    A runtime's delete may wait until its own helper processes are gone (runsc: its sandbox and
+    gofer, 5 s, then it fails). Under the harness, their subreaper, an exited helper stays a zombie
+    until reaped, and a zombie is never gone; so while such a call runs, its helpers are reaped
+    as they exit (``Runtime.call`` watches these descriptors beside the call's own).
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[int, Callable[[], object]] = {}
+        self._owned: list[int] = []
+
+    def add_pid(self, pid: int) -> None:
+        """Reap ``pid`` when it exits (a child of the harness nobody else waits for)."""
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            return
+        self._owned.append(fd)
+        self._handlers[fd] = lambda: _reap_pidfd(fd)
+
+    def add(self, pidfd: int, on_exit: Callable[[], object]) -> None:
+        """Call ``on_exit`` when the process behind ``pidfd`` (kept open by its owner) exits."""
+        self._handlers[pidfd] = on_exit
+
+    def fds(self) -> list[int]:
+        return list(self._handlers)
+
+    def exited(self, fd: int) -> None:
+        handler = self._handlers.pop(fd, None)
+        if handler is not None:
+            handler()
+
+    def close(self) -> None:
+        for fd in self._owned:
+            os.close(fd)
+        self._owned.clear()
+        self._handlers.clear()
+
+
+def _reap_pidfd(fd: int) -> None:
+    try:
+        os.waitid(os.P_PIDFD, fd, os.WEXITED | os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def wait_pidfd(pidfd: int, timeout: float) -> bool:

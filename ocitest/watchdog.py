@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import pytest
 
 from .errors import HarnessError
+from .lifecycle import CEILING
 
 
 class TestHung(HarnessError):
@@ -31,9 +32,10 @@ class TestHung(HarnessError):
     __test__ = False  # not a pytest test class
 
 
-def default_limit(runtime_timeout: float, wait_timeout: float) -> float:
-    """Room for about ten bounded calls or waits in one phase, and never less than two minutes."""
-    return max(120.0, 10 * max(runtime_timeout, wait_timeout))
+def default_limit(runtime_timeout: float | None, wait_timeout: float | None) -> float:
+    """Room for about ten bounded calls or waits in one phase, and never less than two minutes
+    (an option not given is a limit sized by the preflight: at most lifecycle.CEILING)."""
+    return max(120.0, 10 * max(runtime_timeout or CEILING, wait_timeout or CEILING))
 
 
 def _other_threads() -> str:

@@ -45,6 +45,7 @@ from .mounts import Mount, mount_table, mounts_at, mounts_of, parse_mountinfo
 from .processes import (
     container_children,
     descendants,
+    helpers_of,
     namespace,
     nsenter,
     parent_of,
@@ -52,6 +53,7 @@ from .processes import (
     proc_limits,
     proc_status,
     process_alive,
+    zombie_children,
 )
 from .summary import facts, kernel
 from .support import (
@@ -89,7 +91,7 @@ __all__ = [
     "process_cgroups", "remove_cgroup_dirs", "remove_cgroup_tree",
     # processes
     "container_children", "descendants", "namespace", "nsenter", "parent_of", "proc_environ", "proc_limits",
-    "proc_status", "process_alive",
+    "proc_status", "process_alive", "zombie_children", "helpers_of",
     # capabilities
     "CAPABILITY_NUMBERS", "CAPABILITY_SETS", "capabilities_after_execve", "capability_mask", "capability_names",
     # support

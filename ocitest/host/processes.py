@@ -42,6 +42,34 @@ def descendants() -> set[int]:
     return found
 
 
+def zombie_children() -> list[int]:
+    """Pids of the harness's own children that exited and were not reaped yet."""
+    found = []
+    for child in psutil.Process().children():
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def helpers_of(container_id: str, bundle: str) -> list[int]:
+    """Live children of the harness that a runtime runs for one container (runsc's sandbox and gofer):
+    in a cgroup named after the container, or with the bundle's path on their command line."""
+    found = []
+    for child in psutil.Process().children():
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            cgroups = Path(f"/proc/{child.pid}/cgroup").read_text()
+            if f"/{container_id}\n" in cgroups or f"/{container_id}/" in cgroups or bundle in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except (psutil.Error, OSError):
+            pass
+    return found
+
+
 def process_alive(pid: int) -> bool:
     """True if ``pid`` (a positive int) exists and is not a zombie."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:

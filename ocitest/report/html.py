@@ -224,6 +224,7 @@ def _facts(report: dict) -> str:
         ("requirements", len(report.get("requirements") or [])),
         ("tests", len(report.get("tests") or [])),
         ("schemas", report.get("schema_dir") or "(unknown)"),
+        *_preflight_rows(report.get("preflight")),
     ]
     return (
         '<section class="facts" id="facts">'
@@ -231,6 +232,29 @@ def _facts(report: dict) -> str:
         f'<div><h2>Host and run</h2>{_kv(host_rows)}</div>'
         '</section>'
     )
+
+
+def _preflight_rows(preflight: dict | None) -> list[tuple[str, object]]:
+    """The preflight's lifecycle, the time limits and the checks cut short (reports that have them)."""
+    if not preflight:
+        return []
+    rows: list[tuple[str, object]] = []
+    steps = preflight.get("lifecycle")
+    if steps is None:
+        rows.append(("preflight", "not run"))
+    else:
+        failed = [s for s in steps if s.get("outcome") == "failed"]
+        rows.append(("preflight", f"{len(failed)} of {len(steps)} lifecycle steps failed: "
+                     + ", ".join(str(s.get("name")) for s in failed) if failed
+                     else f"the whole lifecycle held ({len(steps)} steps)"))
+    for key, what in (("runtime", "runtime call limit"), ("wait", "wait limit")):
+        limit = (preflight.get("limits") or {}).get(key)
+        if limit:
+            rows.append((what, f"{limit.get('seconds')} s: {limit.get('why')}"))
+    cut = preflight.get("cut_short") or {}
+    if cut:
+        rows.append(("cut short", f"{len(cut)} checks not judged after repeated timeouts"))
+    return rows
 
 
 def _kv(rows: list[tuple[str, object]]) -> str:

@@ -29,6 +29,8 @@ class RunSummary:
     schema_dir: str | None = None
     duration: float | None = None
     interrupted: bool = False
+    #: What the preflight found and the time limits (``RunState.preflight_to_json()``), plus ``cut_short``.
+    preflight: dict | None = None
 
 
 def build(run: RunSummary) -> dict:
@@ -48,6 +50,7 @@ def build(run: RunSummary) -> dict:
         "schema_dir": run.schema_dir,
         "duration": None if run.duration is None else round(run.duration, 3),
         "interrupted": run.interrupted,
+        **({"preflight": run.preflight} if run.preflight is not None else {}),
     }
 
 

@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..lifecycle import Lifecycle, SizedLimit
 from ..requirements import RUNTIME_SPEC, Requirement
-from ..verdict import NOT_APPLICABLE, NOT_RUN, RequirementResult, severity
+from ..verdict import NOT_APPLICABLE, NOT_RUN, RequirementResult, TestResult, severity
 
 #: Writes one line; keyword arguments are markup (red=True, bold=True, ...) as pytest takes them.
 Write = Callable[..., None]
@@ -82,3 +83,25 @@ def _count_line(label: str, items: list[RequirementResult], write: Write, *, bol
     parts = ", ".join(f"{counts[o]} {word}" for o, word in _COUNTED if counts[o])
     bad = counts["fail"] or counts["error"]
     write(f"{label}  {parts}", red=bool(counts["fail"]), yellow=bool(bad and not counts["fail"]), bold=bold)
+
+
+def preflight_lines(lifecycle: Lifecycle | None, limits: Mapping[str, SizedLimit], cut_short: Mapping[str, str],
+                    tests: list[TestResult]) -> list[str]:
+    """What the preflight found and what it changed in the run: failed steps, checks not judged, time limits."""
+    lines = []
+    if lifecycle is not None:
+        failed = lifecycle.failed
+        if failed:
+            stopped = sum(1 for t in tests if t.outcome == "skip" and t.message.startswith("not judged: this check"))
+            lines.append(f"preflight: {len(failed)} of {len(lifecycle.steps)} lifecycle steps failed: "
+                         + "; ".join(f"{s.name} ({', '.join(s.requirements)})" for s in failed)
+                         + f"; {stopped} checks that need them were not judged")
+        else:
+            lines.append(f"preflight: the whole lifecycle held ({len(lifecycle.steps)} steps)")
+    for key, what in (("runtime", "runtime call"), ("wait", "wait on a container")):
+        if key in limits:
+            lines.append(f"time limit of a {what}: {limits[key].seconds:g} s ({limits[key].why})")
+    if cut_short:
+        lines.append(f"cut short: {len(cut_short)} checks not judged after repeated timeouts of one operation "
+                     "(their skip reasons say which)")
+    return lines

@@ -17,6 +17,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -324,6 +325,8 @@ def test_hooks_of_one_kind_run_in_the_listed_order(new_container, new_bundle, ki
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
     seen = (exchange_text(container, "order") or "").split()
+    if not seen:
+        not_judged_unless_it_ran(kind)
     assert seen == names, f"the {kind} hooks ran as {seen}, listed as {names}"
 
 
@@ -420,7 +423,8 @@ def test_hook_gets_its_args_as_argv(new_container, new_bundle, kind):
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
     seen = exchange_text(container, f"args-{kind}")
-    assert seen is not None, f"the {kind} hook did not run with its args (sh -c SCRIPT ...)"
+    if seen is None:
+        not_judged_unless_it_ran(kind)
     expected = "".join(f"[{a}]\n" for a in args[3:])
     assert seen == expected, f"the {kind} hook's argv after the script was {seen.splitlines()}, configured {args[3:]}"
 
@@ -444,12 +448,20 @@ def test_hook_gets_exactly_its_env(new_container, new_bundle, kind):
     container = new_container(probe.waiting(), bundle=bundle)
     run_lifecycle(container)
     raw = container.exchange_file(f"env-{kind}")
-    assert raw.exists(), f"the {kind} hook did not run"
+    if not raw.exists():
+        not_judged_unless_it_ran(kind)
     seen = [entry for entry in raw.read_bytes().decode("utf-8", "replace").split("\0") if entry]
     missing = [e for e in env if e not in seen]
     extra = [e for e in seen if e not in env]
     assert not missing, f"the {kind} hook's environment lacks {missing} (it had {seen})"
     assert not extra, f"the {kind} hook's environment has {extra} beyond its configured env {env}"
+
+
+def not_judged_unless_it_ran(kind: str) -> NoReturn:
+    """A hook that never ran says nothing of its args, env or order; that it must run is what
+    runtime.hook-KIND-invoked judges."""
+    pytest.skip(f"the {kind} hook never ran, so this cannot be judged; whether it must run is "
+                f"runtime.hook-{kind}-invoked's question")
 
 
 def release(fifo: Path) -> None:
