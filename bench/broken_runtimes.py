@@ -44,6 +44,10 @@ WRAPPERS: dict[str, str] = {
     "state_unknown_succeeds": "state of an unknown ID prints a made-up state, exits 0",
     "state_always_created": "state always says created",
     "create_does_nothing": "create exits 0 and makes nothing",
+    # Beyond issue 13's list: a basic operation that never returns.
+    "state_hangs": "state never returns",
+    "kill_hangs": "kill never returns",
+    "delete_hangs": "delete never returns",
 }
 
 #: After SIGINT, how long ocitest gets to clean up and write its report before SIGTERM, then SIGKILL.

@@ -429,7 +429,7 @@ class Container:
 
     def _end_with_kill(self) -> list[str]:
         """kill KILL and wait for the exit, unless the preflight found that kill KILL ends nothing."""
-        if not self.prerequisites.works("kill-KILL"):
+        if not self.prerequisites.works("kill-KILL") or self.prerequisites.hangs("kill"):
             return []
         killed = self.runtime.kill(self.id, "KILL")
         # A refused kill (runsc cannot signal a `created` container) is not waited for: delete,
@@ -456,15 +456,17 @@ class Container:
         """Force-remove the container whatever state it is in; returns what could not be done."""
         problems: list[str] = []
         self.stdio.close_stdin()
-        works = self.prerequisites.works
+        works, hangs = self.prerequisites.works, self.prerequisites.hangs
         try:
-            if self.create_attempted or works("state-unknown"):
+            if hangs("delete"):
+                pass  # every delete would hang too: the processes are ended below, the runtime's records stay
+            elif self.create_attempted or works("state-unknown"):
                 known, status = self.create_attempted, None
                 if self.created and not self.deleted and self.watch is not None:
                     # The pidfd tells whether the process still runs: no state call needed (a
                     # runtime's state can be slow, and teardown runs after every test).
                     status = "running" if self.watch.alive() else "stopped"
-                elif works("state"):
+                elif works("state") and not hangs("state"):
                     call, data = self._state_call()
                     known, status = call.ok, (data or {}).get("status")
                 if known:
@@ -486,6 +488,8 @@ class Container:
                     self.runtime.delete(self.id, force=True)
         except (RuntimeTimeout, NotJudged) as exc:
             problems.append(f"{self.id}: cleanup call hung: {exc}")
+        if not (works("delete") and works("kill-KILL")):
+            problems = []  # the preflight's finding already says why teardown cannot do its part
         self._end_ourselves()
         if self.watch is not None:
             if self.watch.status is None and not self.watch.alive():

@@ -50,6 +50,9 @@ GATE_NEEDS = {
     "kill-KILL": "needs kill KILL to end a container",
 }
 
+#: The gates a runtime call that hung in the preflight closes, by the call's name.
+HUNG_CALL_GATES = {"state": ("state",), "start": ("start",), "delete": ("delete",), "kill": ("kill", "kill-KILL")}
+
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not-run"
 
 
@@ -111,7 +114,13 @@ class Lifecycle:
                 closed[step.gate] = (
                     f"not judged: this check {GATE_NEEDS[step.gate]}, and in the preflight {step.title!r} failed "
                     f"({', '.join(step.requirements)}: see preflight::{step.name}): {step.detail}")
-        return Prerequisites(closed)
+        # A call that hung hangs for what needs it too, though the steps that would have shown it
+        # were not run (the preflight does not make a call again once it hung).
+        for step in self.failed:
+            for gate in HUNG_CALL_GATES.get(step.stalled, ()):
+                closed.setdefault(gate, f"not judged: this check {GATE_NEEDS[gate]}, and in the preflight "
+                                        f"`{step.stalled}` hung (see preflight::{step.name}): {step.detail}")
+        return Prerequisites(closed, frozenset(self.stalled))
 
     def slowest(self, kind: str) -> float | None:
         """The longest time a passed step of ``kind`` ("call" or "wait") took, or None."""
@@ -147,9 +156,15 @@ class Prerequisites:
     """The gates the preflight closed: gate name -> the skip reason of a check that needs it."""
 
     closed: dict[str, str] = field(default_factory=dict)
+    #: The operations that hung in the preflight (``StepResult.stalled``): teardown does not call them.
+    stalled: frozenset[str] = frozenset()
 
     def works(self, gate: str) -> bool:
         return gate not in self.closed
+
+    def hangs(self, operation: str) -> bool:
+        """Whether the preflight saw this runtime call (by name) hang."""
+        return operation in self.stalled
 
     def require(self, gate: str) -> None:
         """Stop the check here, not judged, when ``gate`` is closed."""

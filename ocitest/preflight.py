@@ -101,6 +101,8 @@ class _Proof:
         self.steps: list[StepResult] = []
         self.containers: list[Container] = []
         self._mark = 0
+        #: Runtime calls (by name) that hung once: not made again, each would only hang again.
+        self.hung: set[str] = set()
 
     def lifecycle(self) -> Lifecycle:
         return Lifecycle(list(self.steps))
@@ -125,12 +127,20 @@ class _Proof:
         for name in names:
             self._record(name, NOT_RUN, [], f"not run: {because}")
 
-    def _call(self, do: Callable[[], T]) -> tuple[T | None, str]:
+    def _call(self, do: Callable[[], T], operation: str) -> tuple[T | None, str]:
         """Make a runtime call; (its result, "") or (None, why) when it hung."""
         try:
             return do(), ""
         except RuntimeTimeout as exc:
+            self.hung.add(operation)
             return None, str(exc)
+
+    def _not_again(self, name: str, operation: str) -> bool:
+        """Record ``name`` as not run when ``operation`` already hung in this preflight."""
+        if operation not in self.hung:
+            return False
+        self._record(name, NOT_RUN, [], f"not run: {operation} already hung in this preflight")
+        return True
 
     def _container(self, args: list[str], suffix: str) -> Container:
         bundle = self.bundles.new()
@@ -149,13 +159,11 @@ class _Proof:
     # -- the steps ------------------------------------------------------------------------
 
     def run(self) -> Lifecycle:
-        self._state_of_unknown()
         a = self._container(probe.sh(f'echo "{RAN}"', f"exit {EXIT_CODE}"), "preflight")
         if not self._create(a):
             self._not_run([n for n in STEPS if n not in ("state-unknown", "create", "program-waits", "state-created")],
                           "create made no container")
             return self.lifecycle()
-        self._size_call_limit()
         waits = self.lifecycle().step("program-waits")
         if waits is not None and waits.outcome == FAILED:
             self._not_run(["start", "program-runs", "exit", "state-stopped", "delete", "state-deleted",
@@ -171,16 +179,15 @@ class _Proof:
             self._not_run(["state-running", "kill-TERM", "kill-KILL"], "start did not run the simplest program")
         return self.lifecycle()
 
-    def _size_call_limit(self) -> None:
+    def _size_call_limit(self, created: float) -> None:
         """After create: the later calls get WAIT_FACTOR x what create took (within FLOOR..the ceiling),
         unless the option set the limit; create does the most work of all the calls."""
-        create = self.lifecycle().step("create")
-        if self.call_option is None and create is not None:
-            self.runtime.timeout = min(self.timeouts.runtime, max(FLOOR, WAIT_FACTOR * create.seconds))
+        if self.call_option is None:
+            self.runtime.timeout = min(self.timeouts.runtime, max(FLOOR, WAIT_FACTOR * created))
 
     def _state_of_unknown(self) -> None:
         unknown = f"ocitest-{os.getpid()}-never-created"
-        call, hung = self._call(lambda: self.runtime.state(unknown))
+        call, hung = self._call(lambda: self.runtime.state(unknown), "state")
         if call is None:
             self._record("state-unknown", FAILED, ["runtime.state-unknown-container"],
                          f"state of {unknown!r}, an ID no one created, hung: {hung}", self.runtime.timeout,
@@ -204,7 +211,12 @@ class _Proof:
                 f"the runtime cannot create the simplest container: {call.describe()}.{_hint(call.stderr)}")
         created = call.duration
         create_calls = self._calls()
-        state, hung = self._call(lambda: a._state_call())
+        self._size_call_limit(created)
+        self._state_of_unknown()
+        if "state" in self.hung:
+            state, hung = None, "state already hung in this preflight"
+        else:
+            state, hung = self._call(lambda: a._state_call(), "state")
         state_calls = self._calls()
         if state is not None and state[0].ok and state[1] is None and a.pid is None:
             # Nothing made, and a state that "succeeds" without printing one: no OCI runtime at all.
@@ -224,6 +236,9 @@ class _Proof:
                                      f"create returned success after {created * 1000:.0f} ms", created,
                                      calls=create_calls))
         early = self._program_waits(a, state, create_calls + state_calls)
+        if state is None and not state_calls:
+            self._record("state-created", NOT_RUN, [], f"not run: {hung}", calls=[])
+            return True
         broken, detail = self._judge_created_state(a, state, hung, early)
         seconds = state[0].duration if state else self.runtime.timeout
         if broken:
@@ -279,7 +294,7 @@ class _Proof:
     def _start_and_run(self, a: Container) -> bool:
         """start, the output arrives, the exit status is collected: False when any failed."""
         later = ["program-runs", "exit", "state-stopped", "delete", "state-deleted"]
-        call, hung = self._call(lambda: a.start(check=False))
+        call, hung = self._call(lambda: a.start(check=False), "start")
         if call is None:
             self._record("start", FAILED, ["runtime.start-runs-program"], f"start hung: {hung}",
                          self.runtime.timeout, stalled="start")
@@ -338,14 +353,19 @@ class _Proof:
         return True
 
     def _status_now(self, a: Container) -> str:
+        if "state" in self.hung:
+            return ""
         try:
             call, data = a._state_call()
         except RuntimeTimeout:
+            self.hung.add("state")
             return ""
         return f"; state then said status {(data or {}).get('status')!r}" if call.ok else ""
 
     def _stopped(self, a: Container) -> bool:
-        state, hung = self._call(lambda: a._state_call())
+        if self._not_again("state-stopped", "state"):
+            return True
+        state, hung = self._call(lambda: a._state_call(), "state")
         if state is None or not state[0].ok or state[1] is None:
             why = hung if state is None else state[0].describe()
             self._record("state-stopped", FAILED, ["runtime.state-returns-state"],
@@ -361,7 +381,7 @@ class _Proof:
         return True
 
     def _delete(self, a: Container) -> None:
-        call, hung = self._call(lambda: self.runtime.delete(a.id))
+        call, hung = self._call(lambda: self.runtime.delete(a.id), "delete")
         requirements = ["runtime.lifecycle-destroy", "runtime.delete-removes-resources"]
         if call is None or not call.ok:
             why = hung if call is None else call.describe()
@@ -373,7 +393,9 @@ class _Proof:
         self._record("delete", PASSED, requirements, f"delete returned success after {call.duration * 1000:.0f} ms",
                      call.duration)
         a.deleted = True
-        after, hung = self._call(lambda: a._state_call())
+        if self._not_again("state-deleted", "state"):
+            return
+        after, hung = self._call(lambda: a._state_call(), "state")
         unknown = next(s for s in self.steps if s.name == "state-unknown")
         if after is not None and not after[0].ok:
             self._record("state-deleted", PASSED, requirements, "state of the deleted ID failed", after[0].duration)
@@ -399,18 +421,24 @@ class _Proof:
         self._calls()  # the launches are not part of the steps' evidence
         self._running(b)
         limit = self._wait_limit()
-        term = self._call(lambda: self.runtime.kill(b.id, "TERM")), self._calls()
-        kill = self._call(lambda: self.runtime.kill(c.id, "KILL")), self._calls()
+        term = self._call(lambda: self.runtime.kill(b.id, "TERM"), "kill"), self._calls()
+        kill = None if "kill" in self.hung else (self._call(lambda: self.runtime.kill(c.id, "KILL"), "kill"),
+                                                 self._calls())
         deadline = time.monotonic() + limit
         signalled = f"{probe.PREFIX}signal TERM"
         self._judge_kill("kill-TERM", term, limit, f"the line {signalled!r} from the program, up to {limit:g} s",
                          lambda left: b.stdio.read_until(signalled.encode(), left), deadline)
+        if kill is None:
+            self._record("kill-KILL", NOT_RUN, [], "not run: kill already hung in this preflight", calls=[])
+            return
         watch = c.watch
         self._judge_kill("kill-KILL", kill, limit, f"the exit of the container process, up to {limit:g} s",
                          (lambda left: watch.wait(left)) if watch is not None else None, deadline)
 
     def _running(self, b: Container) -> None:
-        state, hung = self._call(lambda: b._state_call())
+        if self._not_again("state-running", "state"):
+            return
+        state, hung = self._call(lambda: b._state_call(), "state")
         if state is None or not state[0].ok or state[1] is None:
             why = hung if state is None else state[0].describe()
             self._record("state-running", FAILED, ["runtime.state-returns-state"],

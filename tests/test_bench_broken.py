@@ -38,7 +38,9 @@ def test_an_unknown_wrapper_is_refused():
 
 def test_every_wrapper_exists_and_is_executable():
     bench = load()
-    assert len(bench.WRAPPERS) == 7
+    issue_13 = {"start_does_nothing", "start_hangs", "kill_does_nothing", "delete_does_nothing",
+                "state_unknown_succeeds", "state_always_created", "create_does_nothing"}
+    assert issue_13 <= set(bench.WRAPPERS)
     for name in bench.WRAPPERS:
         path = bench.wrapper_path(name)
         assert path.is_file() and os.access(path, os.X_OK), path
