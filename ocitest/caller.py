@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HarnessError, RuntimeTimeout
-from .host import zombie_children
 from .waits import Deadline, read_available, readable, set_nonblocking
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -51,14 +50,15 @@ def reap_strays() -> list[int]:
         reaped.append(info.si_pid)
 
 
-def reap_exited(keep: Collection[int]) -> list[int]:
-    """Reap the harness's exited children, except the pids in ``keep``; returns the pids reaped.
+def reap_exited(zombies: Collection[int], keep: Collection[int]) -> list[int]:
+    """Reap the exited children ``zombies`` (``host.own_children``), except the pids in ``keep``;
+    returns the pids reaped.
 
     Unlike ``reap_strays`` this never takes a process somebody may still wait for: the caller
     names those in ``keep``, and each other zombie is reaped by its own pid.
     """
     reaped = []
-    for pid in zombie_children():
+    for pid in zombies:
         if pid in keep:
             continue
         try:

@@ -27,7 +27,7 @@ from .bundle import Bundle
 from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_exited, reap_strays
 from .errors import RuntimeTimeout, Violation
 from .events import Step, StepKind
-from .host import container_cgroup_dirs, helpers_of, parent_of, process_alive, remove_cgroup_tree
+from .host import container_cgroup_dirs, helpers_of, own_children, parent_of, process_alive, remove_cgroup_tree
 from .lifecycle import NotJudged, Prerequisites
 from .runtime import Call, Runtime, Wiring
 from .waits import ExitReaper
@@ -73,14 +73,16 @@ class LiveContainers:
     def discard(self, container: Container) -> None:
         self._live.pop(id(container), None)
 
-    def settle(self) -> None:
-        """Before a delete: collect the exit status of every watched container process that exited,
-        and reap every other exited child of the harness.
+    def settle_for(self, container_id: str) -> ExitReaper:
+        """Before ``delete ID`` (``Runtime.before_delete``): reap what has exited, and say what to
+        reap while delete runs.
 
         A runtime's delete may wait for its own helper processes to be gone (runsc waits for its
         sandbox and gofer, and fails after 5 s); under the harness, their subreaper, an exited helper
-        stays a zombie until reaped, and a zombie is never gone. Statuses are kept: a watched process
-        is collected into its watch, never reaped behind its back.
+        stays a zombie until reaped, and a zombie is never gone. So first the exit status of every
+        watched container process that exited is collected into its watch (never reaped behind its
+        back), and every other exited child is reaped; then the returned reaper takes that
+        container's process (into its watch) and the runtime's live processes of it as they exit.
         """
         keep = set()
         for container in self._live.values():
@@ -94,13 +96,8 @@ class LiveContainers:
                     watch.wait(0)
                 except RuntimeTimeout:  # pragma: no cover - it exited, just checked
                     keep.add(watch.pid)
-        reap_exited(keep)
-
-    def settle_for(self, container_id: str) -> ExitReaper:
-        """Before ``delete ID`` (``Runtime.before_delete``): ``settle``, and what to reap while delete
-        runs: that container's process (into its watch, keeping its status) and the runtime's other
-        live processes of it (runsc's sandbox and gofer), which delete may end and then wait for."""
-        self.settle()
+        zombies, live = own_children()
+        reap_exited(zombies, keep)
         reaper = ExitReaper()
         for container in list(self._live.values()):
             if container.id != container_id:
@@ -108,7 +105,7 @@ class LiveContainers:
             watch = container.watch
             if watch is not None and watch.fd is not None and watch.status is None:
                 reaper.add(watch.fd, functools.partial(watch.wait, 0))
-            for pid in helpers_of(container.id, str(container.bundle.path)):
+            for pid in helpers_of(container.id, str(container.bundle.path), live):
                 if watch is None or pid != watch.pid:
                     reaper.add_pid(pid)
         return reaper

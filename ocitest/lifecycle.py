@@ -55,6 +55,9 @@ HUNG_CALL_GATES = {"state": ("state",), "start": ("start",), "delete": ("delete"
 
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not-run"
 
+#: How the skip reason of a check stopped by a closed gate begins (the terminal counts those checks).
+NOT_JUDGED = "not judged: this check"
+
 
 @dataclass
 class StepResult:
@@ -112,13 +115,13 @@ class Lifecycle:
         for step in self.failed:
             if step.gate and step.gate not in closed:
                 closed[step.gate] = (
-                    f"not judged: this check {GATE_NEEDS[step.gate]}, and in the preflight {step.title!r} failed "
+                    f"{NOT_JUDGED} {GATE_NEEDS[step.gate]}, and in the preflight {step.title!r} failed "
                     f"({', '.join(step.requirements)}: see preflight::{step.name}): {step.detail}")
         # A call that hung hangs for what needs it too, though the steps that would have shown it
         # were not run (the preflight does not make a call again once it hung).
         for step in self.failed:
             for gate in HUNG_CALL_GATES.get(step.stalled, ()):
-                closed.setdefault(gate, f"not judged: this check {GATE_NEEDS[gate]}, and in the preflight "
+                closed.setdefault(gate, f"{NOT_JUDGED} {GATE_NEEDS[gate]}, and in the preflight "
                                         f"`{step.stalled}` hung (see preflight::{step.name}): {step.detail}")
         return Prerequisites(closed, frozenset(self.stalled))
 

@@ -189,10 +189,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             item.stash[DID_NOT_PASS] = True
             item.stash[FAILURE] = f"{report.when}: {phase_message(report.longrepr)}\n\n{report.longreprtext}"
         if report.when == "teardown":
-            record = item.stash.get(RECORD, [])
-            info["calls"] = [c.to_json() for c in runtime_calls(record)]
             if isinstance(item, preflight_items.PreflightStep):
                 info["calls"] = item.step.calls
+            else:
+                record = item.stash.get(RECORD, [])
+                info["calls"] = [c.to_json() for c in runtime_calls(record)]
             if item.stash.get(DID_NOT_PASS, False) or report.failed:
                 info["containers"] = [c.to_json() for c in item.stash.get(CONTAINER_SNAPSHOTS, [])]
         # A report attribute, not a user property: it travels from xdist workers like one (the

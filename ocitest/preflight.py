@@ -84,8 +84,9 @@ def preflight(env: Environment, info: RuntimeInfo, call_limit: float | None = No
         return proof.run()
     finally:
         if proof is not None:
+            found = proof.lifecycle().prerequisites()
             for container in proof.containers:  # teardown that does not wait on what is known broken
-                container.prerequisites = proof.lifecycle().prerequisites()
+                container.prerequisites = found
         live.remove_all()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -127,6 +128,12 @@ class _Proof:
         for name in names:
             self._record(name, NOT_RUN, [], f"not run: {because}")
 
+    def _rest_not_run(self, because: str) -> Lifecycle:
+        """Every step not taken yet is not run, for ``because``; the lifecycle as it ends."""
+        taken = {s.name for s in self.steps}
+        self._not_run([n for n in STEPS if n not in taken], because)
+        return self.lifecycle()
+
     def _call(self, do: Callable[[], T], operation: str) -> tuple[T | None, str]:
         """Make a runtime call; (its result, "") or (None, why) when it hung."""
         try:
@@ -161,14 +168,10 @@ class _Proof:
     def run(self) -> Lifecycle:
         a = self._container(probe.sh(f'echo "{RAN}"', f"exit {EXIT_CODE}"), "preflight")
         if not self._create(a):
-            self._not_run([n for n in STEPS if n not in ("state-unknown", "create", "program-waits", "state-created")],
-                          "create made no container")
-            return self.lifecycle()
+            return self._rest_not_run("create made no container")
         waits = self.lifecycle().step("program-waits")
         if waits is not None and waits.outcome == FAILED:
-            self._not_run(["start", "program-runs", "exit", "state-stopped", "delete", "state-deleted",
-                           "state-running", "kill-TERM", "kill-KILL"], "create already ran the program")
-            return self.lifecycle()
+            return self._rest_not_run("create already ran the program")
         if self._start_and_run(a):
             if self._stopped(a):
                 self._delete(a)
@@ -228,9 +231,8 @@ class _Proof:
             self.steps.append(StepResult(
                 "create", FAILED, ["runtime.create-new-container"],
                 f"create exited 0 after {created * 1000:.0f} ms but made no container: state of its ID fails "
-                f"({state[0].describe()}) and no pid was written to --pid-file", created, calls=create_calls))
-            self._record("program-waits", NOT_RUN, [], "not run: create made no container")
-            self._record("state-created", NOT_RUN, [], "not run: create made no container")
+                f"({state[0].describe()}) and no pid was written to --pid-file", created,
+                calls=create_calls + state_calls))
             return False
         self.steps.append(StepResult("create", PASSED, ["runtime.create-new-container"],
                                      f"create returned success after {created * 1000:.0f} ms", created,

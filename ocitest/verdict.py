@@ -64,9 +64,9 @@ def fold_test(phases: Mapping[str, Phase], harness_error: str = "") -> tuple[str
     return outcome, message
 
 
-#: The exception name in front of a failure message ("ocitest.errors.Violation: ..."): noise in a report.
 #: The exception name in front of a skip's reason ("Skipped: ...", "ocitest.lifecycle.NotJudged: ...").
 SKIP_PREFIX = re.compile(r"^(?:[\w.]+\.)?(?:Skipped|NotJudged): ")
+#: The exception name in front of a failure message ("ocitest.errors.Violation: ..."): noise in a report.
 VIOLATION_PREFIX = re.compile(r"^(?:[\w.]+\.)?(?:AssertionError|Violation|RuntimeTimeout|Failed): ")
 
 

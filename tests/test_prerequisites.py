@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from ocitest.lifecycle import GATE_NEEDS, HUNG_CALL_GATES, STEPS
+from ocitest.lifecycle import GATE_NEEDS, HUNG_CALL_GATES, NOT_JUDGED, STEPS
 
 from . import leftovers
 from .conftest import BAD_RUNTIMES, needs_root_and
@@ -76,7 +76,7 @@ def test_a_failed_lifecycle_step_is_a_red_and_what_needs_it_is_not_judged(wrappe
     assert red["outcome"] == "fail", red
 
     gates = {STEPS[step_name][1], *HUNG_CALL_GATES.get(step["stalled"], ())}
-    reasons = tuple(f"not judged: this check {GATE_NEEDS[gate]}" for gate in gates)
+    reasons = tuple(f"{NOT_JUDGED} {GATE_NEEDS[gate]}" for gate in gates)
     not_judged = [t for t in report["tests"] if t["outcome"] == "skip" and t["message"].startswith(reasons)]
     assert not_judged, f"no check was stopped by the failed {step_name} step ({reasons})"
     assert all(f"preflight::{step_name}" in t["message"] for t in not_judged)

@@ -48,12 +48,12 @@ from .processes import (
     helpers_of,
     namespace,
     nsenter,
+    own_children,
     parent_of,
     proc_environ,
     proc_limits,
     proc_status,
     process_alive,
-    zombie_children,
 )
 from .summary import facts, kernel
 from .support import (
@@ -91,7 +91,7 @@ __all__ = [
     "process_cgroups", "remove_cgroup_dirs", "remove_cgroup_tree",
     # processes
     "container_children", "descendants", "namespace", "nsenter", "parent_of", "proc_environ", "proc_limits",
-    "proc_status", "process_alive", "zombie_children", "helpers_of",
+    "proc_status", "process_alive", "own_children", "helpers_of",
     # capabilities
     "CAPABILITY_NUMBERS", "CAPABILITY_SETS", "capabilities_after_execve", "capability_mask", "capability_names",
     # support

@@ -8,6 +8,7 @@ what config.json asked for, without trusting the program inside to report it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
@@ -42,31 +43,30 @@ def descendants() -> set[int]:
     return found
 
 
-def zombie_children() -> list[int]:
-    """Pids of the harness's own children that exited and were not reaped yet."""
-    found = []
+def own_children() -> tuple[list[int], list[int]]:
+    """The harness's own children, one scan: (exited and not reaped yet, live)."""
+    zombies: list[int] = []
+    live: list[int] = []
     for child in psutil.Process().children():
         try:
-            if child.status() == psutil.STATUS_ZOMBIE:
-                found.append(child.pid)
+            (zombies if child.status() == psutil.STATUS_ZOMBIE else live).append(child.pid)
         except psutil.NoSuchProcess:
             pass
-    return found
+    return zombies, live
 
 
-def helpers_of(container_id: str, bundle: str) -> list[int]:
-    """Live children of the harness that a runtime runs for one container (runsc's sandbox and gofer):
-    in a cgroup named after the container, or with the bundle's path on their command line."""
+def helpers_of(container_id: str, bundle: str, candidates: Iterable[int]) -> list[int]:
+    """Of ``candidates`` (live children of the harness), those a runtime runs for one container
+    (runsc's sandbox and gofer): in a cgroup named after it, or with its bundle on their command line."""
     found = []
-    for child in psutil.Process().children():
+    for pid in candidates:
         try:
-            if child.status() == psutil.STATUS_ZOMBIE:
-                continue
-            cgroups = Path(f"/proc/{child.pid}/cgroup").read_text()
-            if f"/{container_id}\n" in cgroups or f"/{container_id}/" in cgroups or bundle in " ".join(child.cmdline()):
-                found.append(child.pid)
-        except (psutil.Error, OSError):
-            pass
+            cgroups = Path(f"/proc/{pid}/cgroup").read_text()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if f"/{container_id}\n" in cgroups or f"/{container_id}/" in cgroups or bundle in argv:
+            found.append(pid)
     return found
 
 

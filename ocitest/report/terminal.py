@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..lifecycle import Lifecycle, SizedLimit
+from ..lifecycle import NOT_JUDGED, Lifecycle, SizedLimit
 from ..requirements import RUNTIME_SPEC, Requirement
 from ..verdict import NOT_APPLICABLE, NOT_RUN, RequirementResult, TestResult, severity
 
@@ -92,7 +92,7 @@ def preflight_lines(lifecycle: Lifecycle | None, limits: Mapping[str, SizedLimit
     if lifecycle is not None:
         failed = lifecycle.failed
         if failed:
-            stopped = sum(1 for t in tests if t.outcome == "skip" and t.message.startswith("not judged: this check"))
+            stopped = sum(1 for t in tests if t.outcome == "skip" and t.message.startswith(NOT_JUDGED))
             lines.append(f"preflight: {len(failed)} of {len(lifecycle.steps)} lifecycle steps failed: "
                          + "; ".join(f"{s.name} ({', '.join(s.requirements)})" for s in failed)
                          + f"; {stopped} checks that need them were not judged")
