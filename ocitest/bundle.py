@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from .cgroupdriver import CgroupDriver
 from .config import default_config
 from .errors import HarnessError
+from .host import cgroup_dirs
 from .rootfs import copy_rootfs
 from .schema import Schemas
 
@@ -40,8 +42,10 @@ class Bundle:
     schemas: Schemas
     #: The config as the factory made it, before the test changed anything (for the report's diff).
     default: dict = field(default_factory=dict)
-    #: The ``linux.cgroupsPath`` values asked for with ``use_cgroups_path`` (absolute or relative).
+    #: The cgroups asked for with ``use_cgroups_path``, in the path form (absolute or relative).
     cgroups_paths: list[str] = field(default_factory=list)
+    #: How the runtime reads ``linux.cgroupsPath`` (the run's --cgroup-driver).
+    cgroup_driver: CgroupDriver = field(default_factory=CgroupDriver)
     _held: ExitStack = field(default_factory=ExitStack, repr=False)
 
     @property
@@ -71,22 +75,41 @@ class Bundle:
         self.config.setdefault("process", {})["args"] = list(args)
 
     def use_cgroups_path(self, path: str) -> str:
-        """Set ``linux.cgroupsPath`` and remember it, so that the harness removes what a runtime
-        leaves there after the container is deleted (and only then: a check of the runtime's own
-        delete looks first). The first level must be the harness's own, e.g. ``/ID`` or ``ID/inner``.
+        """Give the container the cgroup ``path`` (``/ID`` or ``ID/inner``) and remember it, so that
+        the harness removes what a runtime leaves there after the container is deleted (and only
+        then: a check of the runtime's own delete looks first). The first level must be the
+        harness's own. ``linux.cgroupsPath`` gets the driver's form of it, which is returned:
+        ``path`` itself (below the delegated cgroup in a rootless run), or ``slice:prefix:name``
+        for the systemd driver.
         """
         top = path.strip("/").split("/")[0]
         if not top.startswith(OWN_CGROUP_PREFIX):
             raise HarnessError(f"cgroupsPath {path!r}: its first level must start with {OWN_CGROUP_PREFIX!r}, "
                                "so that removing it cannot touch a cgroup that is not the harness's")
-        self.config.setdefault("linux", {})["cgroupsPath"] = path
+        value = self.cgroup_driver.config_value(path)
+        self.config.setdefault("linux", {})["cgroupsPath"] = value
         if path not in self.cgroups_paths:
             self.cgroups_paths.append(path)
-        return path
+        return value
+
+    def cgroup_landing(self, path: str) -> str | None:
+        """Where the cgroup asked for as ``path`` is, from a hierarchy's root (None: the runtime decides)."""
+        return self.cgroup_driver.landing(path)
+
+    def cgroup_dirs(self, path: str) -> list[Path]:
+        """The directories of the cgroup asked for as ``path``, in each hierarchy where it exists."""
+        landing = self.cgroup_landing(path)
+        return cgroup_dirs("/" + landing) if landing is not None else []
 
     def own_cgroup_names(self) -> set[str]:
-        """The first level of each recorded cgroupsPath: what clean-up removes, with all below it."""
-        return {path.strip("/").split("/")[0] for path in self.cgroups_paths}
+        """Per recorded cgroup, what clean-up removes with all below it: the first level of the path
+        (cgroupfs; below the delegated cgroup when rootless), or the scope the systemd driver made."""
+        driver = self.cgroup_driver
+        if driver.systemd:
+            return {driver.landing(path) or "" for path in self.cgroups_paths} - {""}
+        base = driver.base.strip("/")
+        return {"/".join(filter(None, (base if path.startswith("/") else "", path.strip("/").split("/")[0])))
+                for path in self.cgroups_paths}
 
     def hold(self, resource: AbstractContextManager[T]) -> T:
         """Enter ``resource`` (a host mount, a named namespace, a listening socket made for this
@@ -102,9 +125,10 @@ class BundleFactory:
     """Makes bundles under one working folder, from one template rootfs."""
 
     def __init__(self, workdir: Path, rootfs_template: Path, schemas: Schemas, oci_version: str,
-                 *, rootless: bool = False) -> None:
+                 *, rootless: bool = False, cgroup_driver: str = "cgroupfs", cgroup_base: str = "") -> None:
         self.workdir = workdir
         self.rootless = rootless
+        self.cgroup_driver = CgroupDriver(cgroup_driver, cgroup_base)
         self.rootfs_template = rootfs_template
         self.schemas = schemas
         self.oci_version = oci_version
@@ -118,7 +142,7 @@ class BundleFactory:
         os.chmod(exchange, 0o777)
         copy_rootfs(self.rootfs_template, path / "rootfs")
         config = default_config(self.oci_version, str(exchange), rootless=self.rootless)
-        return Bundle(path, config, exchange, self.schemas, copy.deepcopy(config))
+        return Bundle(path, config, exchange, self.schemas, copy.deepcopy(config), cgroup_driver=self.cgroup_driver)
 
     @staticmethod
     def remove(bundle: Bundle) -> None:

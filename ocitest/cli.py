@@ -150,7 +150,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         env = check_environment(args.runtime, schema_dir=args.schema_dir, busybox=args.busybox,
                                 rootless=args.ocitest_rootless)
-        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.ocitest_profile)
+        info = inspect_runtime(env.runtime, args.runtime_arg, profile=args.ocitest_profile,
+                               cgroup_driver=args.ocitest_cgroup_driver, rootless=env.rootless)
     except EnvironmentProblem as problem:
         return _usage_error(str(problem))
     steps: list[dict] = []
@@ -179,6 +180,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     guessed = " (guessed from the name and --version; pass --profile to choose)" if info.profile.guessed else ""
     print(f"profile:   {info.profile.name}{guessed}: {info.profile.summary}")
     print(f"arguments: {' '.join(info.args) or '(none)'}")
+    print(f"cgroups:   the {info.cgroup_driver} driver (--cgroup-driver)")
     for need in info.profile.needs:
         print(f"needs:     {need}")
     for note in info.profile.notes:
@@ -204,6 +206,8 @@ def _skip_plan(args: argparse.Namespace, env: Environment, info: RuntimeInfo) ->
             pytest_args += [option, str(value)]
     if args.ocitest_rootless:
         pytest_args.append("--rootless")
+    if args.ocitest_cgroup_driver:
+        pytest_args += ["--cgroup-driver", args.ocitest_cgroup_driver]
     collection = collect([str(suites)], pytest_args)
     return plan(collection, Evaluator(Context(info, collection.options)))
 

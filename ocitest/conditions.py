@@ -192,6 +192,25 @@ def _privileged(ctx: Context, detail: str) -> str | None:
     return None
 
 
+@condition("own_cgroup")
+def _own_cgroup(ctx: Context, detail: str) -> str | None:
+    """The runtime can be given a cgroup of the container's own: the run is rootful, or rootless
+    with a cgroup v2 subtree delegated to it (host.delegated_cgroup)."""
+    if ctx.option("ocitest_rootless", False) and cgroups.delegated_cgroup() is None:
+        return (f"a rootless run cannot {detail} without a cgroup v2 subtree delegated to it "
+                "(docs/usage.md#rootless)")
+    return None
+
+
+@condition("cgroupfs_driver")
+def _cgroupfs_driver(ctx: Context) -> str | None:
+    """The runtime reads cgroupsPath as a path (the systemd driver reads slice:prefix:name instead)."""
+    if ctx.info.cgroup_driver != "cgroupfs":
+        return ("the systemd cgroup driver takes cgroupsPath as slice:prefix:name, not as a path; "
+                "run with the cgroupfs driver to judge the path forms")
+    return None
+
+
 @condition("runtime_timeout_at_least")
 def _runtime_timeout_at_least(ctx: Context, seconds: float, what: str) -> str | None:
     """--runtime-timeout leaves room to tell the timeout the check is about (without it, the limit

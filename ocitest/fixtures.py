@@ -23,6 +23,7 @@ from .bundle import Bundle, BundleFactory
 from .caller import become_subreaper
 from .container import Container, LiveContainers, Timeouts
 from .environment import Environment, scratch_base
+from .host import delegated_cgroup
 from .lifecycle import Prerequisites
 from .rootfs import build_rootfs
 from .runstate import (
@@ -77,7 +78,9 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             env=state.env, info=info,
             timeouts=state.timeouts(),
             schemas=schemas, bundles=BundleFactory(workdir / "bundles", rootfs, schemas, info.oci_version,
-                                                   rootless=state.env.rootless),
+                                                   rootless=state.env.rootless, cgroup_driver=info.cgroup_driver,
+                                                   cgroup_base=(delegated_cgroup() or "") if state.env.rootless
+                                                   else ""),
             live=live, workdir=workdir,
             prerequisites=state.lifecycle.prerequisites() if state.lifecycle else Prerequisites(),
         )

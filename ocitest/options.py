@@ -54,6 +54,11 @@ OPTIONS: tuple[Option, ...] = (
         dest="ocitest_rootless", action="store_true",
         help="run as an unprivileged user against the runtime's rootless mode: configs get a user "
              "namespace mapping root to the caller; checks that need privilege are skipped")),
+    Option(("--cgroup-driver",), dict(
+        dest="ocitest_cgroup_driver", choices=("cgroupfs", "systemd"),
+        help="how the runtime manages cgroups: cgroupfs (its own code) or systemd (the profile's option, e.g. "
+             "runc's --systemd-cgroup; cgroupsPath is then written slice:prefix:name); default: systemd when "
+             "--runtime-arg gives that option, else cgroupfs")),
     Option(("--json",), dict(dest="ocitest_json", metavar="FILE",
                              help="write the JSON report (ocitest-report/1) here")),
     Option(("--html",), dict(dest="ocitest_html", metavar="FILE",
@@ -94,8 +99,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 #: What ``ocitest doctor`` shares with a run: how to reach the runtime and what its bundles need.
-RUNTIME_OPTIONS = ("--runtime", "--runtime-arg", "--profile", "--rootless", "--schema-dir", "--busybox",
-                   "--spec-version")
+RUNTIME_OPTIONS = ("--runtime", "--runtime-arg", "--profile", "--rootless", "--cgroup-driver", "--schema-dir",
+                   "--busybox", "--spec-version")
 
 
 def add_options(add: AddOption, flags: tuple[str, ...] | None = None) -> None:

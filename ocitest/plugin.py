@@ -16,6 +16,7 @@ from .collector import Collector
 from .conditions import Context, Evaluator, needs_of
 from .environment import check_environment, check_outputs
 from .errors import EnvironmentProblem, HarnessError
+from .host import delegated_cgroup, enter_delegated_leaf
 from .interrupt import unwind_on_sigterm
 from .options import GROUP, add_options
 from .preflight import preflight
@@ -82,6 +83,8 @@ def _check_before_the_run(config: pytest.Config, state: RunState) -> None:
     check_outputs({"--json": config.getoption("ocitest_json"), "--html": config.getoption("ocitest_html"),
                    "--tap": config.getoption("ocitest_tap"), "--junitxml": config.getoption("xmlpath", None)},
                   {"--keep-failed": config.getoption("ocitest_keep_failed")})
+    if state.env.rootless:  # before any runtime call and any worker: all of them start in the leaf
+        state.delegation_problem = enter_delegated_leaf()
     info = runtime_self_description(config)
     runtime_option, wait_option = config.getoption("runtime_timeout"), config.getoption("wait_timeout")
     if info is not None and not (config.getoption("skip_preflight") or config.option.collectonly):
@@ -95,11 +98,19 @@ def pytest_configure_node(node) -> None:
     node.workerinput[PREFLIGHT_KEY] = node.config.stash[STATE].preflight_to_json()
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    """The release the run judges against and why, before the first test (the preflight has passed)."""
-    if config.stash[STATE].env is None:
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """The release the run judges against and why, before the first test (the preflight has passed);
+    for a rootless run, where containers' cgroups go."""
+    state = config.stash[STATE]
+    if state.env is None:
         return None
-    return f"ocitest: judged against {judged_spec_version(config).explain()}"
+    lines = [f"ocitest: judged against {judged_spec_version(config).explain()}"]
+    if state.env.rootless:
+        delegated = delegated_cgroup()
+        lines.append(f"ocitest: rootless; containers' cgroups go below {delegated}, delegated to this user"
+                     if delegated else f"ocitest: rootless; no cgroup of its own for a container: "
+                     f"{state.delegation_problem or 'no delegated cgroup v2 subtree'}")
+    return lines
 
 
 @pytest.hookimpl(trylast=True)

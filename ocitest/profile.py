@@ -39,6 +39,9 @@ class Profile:
     #: "sandbox": it is a sandbox/VM process around the program: exit status still comes from
     #: it, but host-side /proc views of it are not the program's.
     container_process: str = "process"
+    #: The global options that switch the runtime to the systemd cgroup driver (``--cgroup-driver
+    #: systemd``); empty when the profile knows of none.
+    systemd_cgroup: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     guessed: bool = field(default=False, compare=False)
@@ -54,7 +57,7 @@ class Profile:
     def to_json(self) -> dict:
         return {"name": self.name, "guessed": self.guessed, "console_socket": self.console_socket,
                 "kill_signal": self.kill_signal, "container_process": self.container_process,
-                "global_args": list(self.global_args)}
+                "global_args": list(self.global_args), "systemd_cgroup": list(self.systemd_cgroup)}
 
 
 def _parse(name: str, text: str) -> Profile:
@@ -71,7 +74,7 @@ def _parse(name: str, text: str) -> Profile:
         problems.append(f"name {data.get('name')!r} differs from the file name")
     if problems:
         raise ValueError(f"profile {name}: " + "; ".join(problems))
-    for key in ("binaries", "global_args", "needs", "notes"):
+    for key in ("binaries", "global_args", "systemd_cgroup", "needs", "notes"):
         if key in data:
             data[key] = tuple(data[key])
     return Profile(**data)

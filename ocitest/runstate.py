@@ -42,6 +42,8 @@ class RunState:
     limits: dict[str, SizedLimit] | None = None
     #: Per process: the timeout streak of each operation (stalls.py).
     stalls: Stalls = field(default_factory=Stalls)
+    #: A rootless run: why it has no delegated cgroup for containers (None: it has one, or rootful).
+    delegation_problem: str | None = None
 
     def timeouts(self) -> Timeouts:
         limits = self.limits or {}
@@ -122,7 +124,9 @@ def runtime_self_description(config: pytest.Config) -> RuntimeInfo | None:
         return None
     if state.info is None:
         state.info = inspect_runtime(state.env.runtime, config.getoption("runtime_arg"),
-                                     profile=config.getoption("ocitest_profile"))
+                                     profile=config.getoption("ocitest_profile"),
+                                     cgroup_driver=config.getoption("ocitest_cgroup_driver"),
+                                     rootless=state.env.rootless)
     return state.info
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .cgroupdriver import choose as choose_driver
 from .errors import RuntimeTimeout
 from .events import Operation, Step
 from .profile import Profile, guess_profile, load_profile
@@ -405,6 +406,8 @@ class RuntimeInfo:
     profile: Profile = field(default_factory=lambda: load_profile("generic"))
     #: Why there is no ``features`` (the runtime's words), when there is none.
     features_problem: str = ""
+    #: ``cgroupfs`` or ``systemd`` (see cgroupdriver.py); the systemd one's option is among ``args``.
+    cgroup_driver: str = "cgroupfs"
 
     def new_runtime(self, timeout: float, events: list[Event] | None = None, stalls: Stalls | None = None) -> Runtime:
         """A Runtime speaking this runtime's dialect, recording into ``events`` (``stalls``: see Runtime)."""
@@ -436,19 +439,22 @@ class RuntimeInfo:
             "features_problem": self.features_problem,
             "profile": self.profile.name,
             "profile_details": self.profile.to_json(),
+            "cgroup_driver": self.cgroup_driver,
         }
 
 
-def inspect_runtime(path: str, args: list[str], timeout: float = 10.0, profile: str | None = None) -> RuntimeInfo:
+def inspect_runtime(path: str, args: list[str], timeout: float = 10.0, profile: str | None = None,
+                    cgroup_driver: str | None = None, rootless: bool = False) -> RuntimeInfo:
     """Ask the runtime for ``--version`` and ``features`` (either may be missing).
 
     ``profile`` names the dialect; without it, it is guessed from the binary's name and
-    ``--version``. The profile's global options come before the user's ``args``.
+    ``--version``. The profile's global options come before the user's ``args``, and the option of
+    the systemd cgroup driver after them when ``cgroup_driver`` asks for it (cgroupdriver.choose).
     """
     version_call = run_command([path, *args, "--version"], timeout=timeout)
     first_line = (version_call.stdout.strip().splitlines() or [""])[0]
     chosen = load_profile(profile) if profile else guess_profile(path, first_line)
-    args = chosen.runtime_args(list(args))
+    driver, args = choose_driver(cgroup_driver, chosen, chosen.runtime_args(list(args)), rootless=rootless)
     rt = Runtime(path, args, timeout)
     lines = version_call.stdout.strip().splitlines()
     version = lines[0] if lines else ""
@@ -470,7 +476,7 @@ def inspect_runtime(path: str, args: list[str], timeout: float = 10.0, profile: 
     else:
         problem = f"no `features` command ({features_call.describe()})"
     return RuntimeInfo(path=path, args=list(args), version=version, spec_version=spec, features=features,
-                       profile=chosen, features_problem=problem)
+                       profile=chosen, features_problem=problem, cgroup_driver=driver)
 
 
 def resolve_runtime(name: str) -> str | None:

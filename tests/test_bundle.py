@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from ocitest.bundle import Bundle, BundleFactory
+from ocitest.cgroupdriver import CgroupDriver
+from ocitest.cgroupdriver import choose as choose_driver
 from ocitest.config import EXCHANGE_DIR, default_config
 from ocitest.container import Container, LiveContainers, Timeouts, new_container_id
-from ocitest.errors import HarnessError
+from ocitest.errors import EnvironmentProblem, HarnessError
 from ocitest.host import cgroup_dirs, cgroup_mounts, remove_cgroup_tree
+from ocitest.profile import load_profile
 from ocitest.runtime import Runtime
 from ocitest.templates import template_file
 
@@ -94,3 +97,37 @@ def test_container_remove_takes_away_the_cgroup_its_bundle_asked_for(tmp_path):
         assert not cgroup_dirs(path) and not top.exists()
     finally:
         remove_cgroup_tree(top)  # the test's own leftover, should remove() not have done it
+
+
+def test_the_systemd_driver_writes_slice_prefix_name_and_knows_where_the_scope_lands(tmp_path):
+    bundle = bare_bundle(tmp_path)
+    bundle.cgroup_driver = CgroupDriver("systemd")
+    value = bundle.use_cgroups_path("/ocitest-1-2/inner")
+    assert bundle.config["linux"]["cgroupsPath"] == value == "system.slice:ocitest:1-2-inner"
+    assert bundle.cgroup_landing("/ocitest-1-2/inner") == "system.slice/ocitest-1-2-inner.scope"
+    assert bundle.own_cgroup_names() == {"system.slice/ocitest-1-2-inner.scope"}
+
+
+def test_a_rootless_run_puts_absolute_paths_below_its_delegated_cgroup(tmp_path):
+    bundle = bare_bundle(tmp_path)
+    bundle.cgroup_driver = CgroupDriver("cgroupfs", "/user.slice/u.service")
+    assert bundle.use_cgroups_path("/ocitest-1-2/inner") == "/user.slice/u.service/ocitest-1-2/inner"
+    assert bundle.use_cgroups_path("ocitest-1-3") == "ocitest-1-3"  # relative: where the runtime starts it
+    assert bundle.cgroup_landing("/ocitest-1-2/inner") == "user.slice/u.service/ocitest-1-2/inner"
+    assert bundle.cgroup_landing("ocitest-1-3") is None
+    assert bundle.own_cgroup_names() == {"user.slice/u.service/ocitest-1-2", "ocitest-1-3"}
+
+
+def test_the_cgroup_driver_is_chosen_from_the_option_or_the_runtime_args():
+    runc = load_profile("runc")
+    assert choose_driver(None, runc, ["--root=/r"]) == ("cgroupfs", ["--root=/r"])
+    assert choose_driver("systemd", runc, ["--root=/r"]) == ("systemd", ["--root=/r", "--systemd-cgroup"])
+    assert choose_driver(None, runc, ["--systemd-cgroup"]) == ("systemd", ["--systemd-cgroup"])
+    for requested, profile, args, words in (
+            ("cgroupfs", runc, ["--systemd-cgroup"], "choose one"),
+            ("systemd", load_profile("runsc"), [], "names no option"),
+    ):
+        with pytest.raises(EnvironmentProblem, match=words):
+            choose_driver(requested, profile, args)
+    with pytest.raises(EnvironmentProblem, match="rootless"):
+        choose_driver("systemd", runc, [], rootless=True)

@@ -31,6 +31,8 @@ from .cgroups import (
     container_cgroup_dirs,
     controller_version,
     delegate_list,
+    delegated_cgroup,
+    enter_delegated_leaf,
     host_has_file,
     memberships,
     process_cgroup_dirs,
@@ -86,6 +88,8 @@ __all__ = [
     # cgroups: the hierarchies
     "blockio_weight_files", "cgroup_layout", "cgroup_mounts", "controller_version", "delegate_list", "host_has_file",
     "v1_mounts", "v2_controllers", "v2_mount",
+    # cgroups: delegated to a rootless harness
+    "delegated_cgroup", "enter_delegated_leaf",
     # cgroups: where a process or a container sits
     "Membership", "cgroup_dir_of", "cgroup_dirs", "container_cgroup_dirs", "memberships", "process_cgroup_dirs",
     "process_cgroups", "remove_cgroup_dirs", "remove_cgroup_tree",

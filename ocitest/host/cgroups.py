@@ -8,13 +8,16 @@ container's cleanup (to remove what a runtime left). /proc/PID/cgroup is read he
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .mounts import Mount, mounts_of
 
 #: Lists the cgroup v2 files a kernel (6.1+) hands to a delegatee; absent on older kernels.
 DELEGATE_FILE = Path("/sys/kernel/cgroup/delegate")
+#: The leaf a rootless harness moves itself into, inside the cgroup delegated to it.
+HARNESS_LEAF = "ocitest-harness"
 
 
 # -- the hierarchies ------------------------------------------------------------------------------
@@ -182,6 +185,61 @@ def own_cgroup_paths() -> dict[Path, str]:
     return found
 
 
+# -- a cgroup delegated to an unprivileged caller -----------------------------------------------------
+
+
+def delegated_cgroup() -> str | None:
+    """The cgroup v2 (its path from the root) that this unprivileged harness may divide, or None.
+
+    On a pure cgroup v2 host, a process started in a unit with ``Delegate=yes`` (``systemd-run
+    --user -p Delegate=yes ...``) owns its cgroup: the directory, its ``cgroup.procs`` and
+    ``cgroup.subtree_control`` belong to its uid, and a rootless runtime may make containers'
+    cgroups there. The harness first moves into a leaf of it (``enter_delegated_leaf``), since a
+    cgroup that hands controllers down may hold no process: the delegated cgroup is the leaf's
+    parent, and counts only while no other process is in it.
+    """
+    mount = v2_mount()
+    own = process_cgroups("self").get("")
+    if mount is None or own is None or PurePosixPath(own).name != HARNESS_LEAF:
+        return None
+    parent = PurePosixPath(own).parent
+    directory = mount / str(parent).lstrip("/")
+    try:
+        if directory.stat().st_uid != os.geteuid() or (directory / "cgroup.procs").read_text().split():
+            return None
+    except OSError:
+        return None
+    return str(parent) if os.access(directory / "cgroup.subtree_control", os.W_OK) else None
+
+
+def enter_delegated_leaf() -> str | None:
+    """Move this (unprivileged) process into the leaf ``ocitest-harness`` of its own cgroup when
+    that cgroup is delegated to it (see ``delegated_cgroup``); its later children start there.
+    Returns why there is no delegated cgroup to use, or None once the harness is in the leaf."""
+    mount = v2_mount()
+    if mount is None or cgroup_layout() != "v2":
+        return f"the host's cgroups are {cgroup_layout()}, not a pure cgroup v2 hierarchy"
+    own = process_cgroups("self").get("", "/")
+    if PurePosixPath(own).name == HARNESS_LEAF:
+        return None if delegated_cgroup() else f"{PurePosixPath(own).parent} is not (or no longer) the harness's own"
+    directory = mount / own.lstrip("/")
+    uid = os.geteuid()
+    writable = all(os.access(directory / n, os.W_OK) for n in ("cgroup.procs", "cgroup.subtree_control"))
+    if directory.stat().st_uid != uid or not writable:
+        return (f"its cgroup {own} is not delegated to uid {uid} (run it in a unit with Delegate=yes, e.g. "
+                "systemd-run --user -p Delegate=yes --wait --pipe ocitest run --rootless ...)")
+    leaf = directory / HARNESS_LEAF
+    try:
+        leaf.mkdir(exist_ok=True)
+        (leaf / "cgroup.procs").write_text(str(os.getpid()))
+        others = (directory / "cgroup.procs").read_text().split()
+    except OSError as exc:
+        return f"could not move into {leaf}: {exc.strerror}"
+    if others:
+        return f"{own}, delegated to uid {uid}, also holds other processes ({', '.join(others[:5])})"
+    return None
+
+
 # -- a container's cgroups, found without its process ----------------------------------------------
 
 
@@ -198,7 +256,10 @@ def container_cgroup_dirs(container_id: str) -> list[Path]:
     For a container whose process is gone; while it lives, ``process_cgroup_dirs`` reads where it is.
     """
     candidates = {point / container_id for point in cgroup_mounts()}
-    candidates |= {point / path.strip("/") / container_id for point, path in own_cgroup_paths().items()}
+    for point, path in own_cgroup_paths().items():
+        # under our own cgroup, and under its parent (where runc starts a relative path on cgroup v2)
+        candidates |= {point / path.strip("/") / container_id, point / str(PurePosixPath(path).parent).strip("/")
+                       / container_id}
     return sorted(p for p in candidates if p.is_dir())
 
 

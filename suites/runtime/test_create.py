@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from ocitest import host, needs, probe, reap_strays, requirement
-from ocitest.host import NS_FILES, cgroup_dirs, descendants, mount_table, mounts_of, namespace
+from ocitest.host import NS_FILES, descendants, mount_table, mounts_of, namespace
 
 
 def impossible_mount(bundle) -> str:
@@ -122,7 +122,7 @@ def test_a_failed_create_leaves_no_container_process_mount_or_cgroup(new_contain
     assert state_call.failed, f"create failed, yet the runtime knows the container: {state_call.describe()}"
     assert descendants() == processes_before, "a failed create left processes behind"
     assert mount_table(*mine) == mounts_before, "a failed create left mounts behind on the host"
-    left = cgroup_dirs(cgroups_path)
+    left = bundle.cgroup_dirs(cgroups_path)
     assert not left, f"a failed create left cgroups behind: {[str(p) for p in left]}"
 
 

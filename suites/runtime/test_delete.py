@@ -8,7 +8,7 @@ import os
 import pytest
 
 from ocitest import HarnessError, needs, probe, provisions, requirement
-from ocitest.host import cgroup_dirs, namespace
+from ocitest.host import namespace
 
 
 def delete_is_refused_without_effect(container, what: str) -> dict:
@@ -57,8 +57,7 @@ def test_delete_of_an_unknown_container_fails(runtime, unknown_container_id):
 
 @requirement("runtime.delete-removes-resources", "runtime.lifecycle-destroy")
 @needs("program_visible_from_host")
-@needs("privileged", "create a cgroup for the container at its cgroupsPath (an unprivileged runtime may only use a "
-                   "delegated cgroup v2 subtree)")
+@needs("own_cgroup", "create a cgroup for the container at its cgroupsPath")
 def test_delete_removes_the_containers_cgroup_processes_and_record(new_container, new_bundle):
     bundle = new_bundle()
     container = new_container(probe.waiting(), bundle=bundle)
@@ -67,7 +66,7 @@ def test_delete_removes_the_containers_cgroup_processes_and_record(new_container
     container.start()
     container.read_until(probe.READY)
     pid = container.pid
-    made = cgroup_dirs(cgroups_path)
+    made = bundle.cgroup_dirs(cgroups_path)
     container.finish()
     call = container.delete()
     assert call.ok
@@ -84,8 +83,10 @@ def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_b
     source = bundle.path / "shared-data"
     source.mkdir()
     (source / "keep.txt").write_text("host data\n")
+    # Plain rbind: a read-only one is remounted, which runc 1.1.5 cannot do in a user namespace when
+    # the source's filesystem is nodev/nosuid (/dev/shm under systemd): this check is about delete.
     bundle.config["mounts"].append({"destination": "/data", "type": "bind", "source": str(source),
-                                    "options": ["rbind", "ro"]})
+                                    "options": ["rbind"]})
     container = new_container(probe.sh("cat /data/keep.txt"), bundle=bundle)
     status, out = container.run_to_exit()
     assert "host data" in out, f"the bind mount did not work: {out!r}"
