@@ -13,6 +13,7 @@ one suite serves both drivers. The checks of the path form itself need the cgrou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import EnvironmentProblem
 from .profile import Profile
@@ -21,6 +22,8 @@ DRIVERS = ("cgroupfs", "systemd")
 #: Where the systemd driver's scopes go: the slice of system services, which exists on every
 #: systemd host (a slice of our own would be one more unit to remove).
 SYSTEMD_SLICE = "system.slice"
+#: What exists when systemd is the init (sd_booted(3)).
+SYSTEMD_RUNNING = Path("/run/systemd/system")
 #: The scope's prefix; with the ID that follows it, the unit is ``ocitest-<rest of the path>.scope``.
 SYSTEMD_PREFIX = "ocitest"
 
@@ -77,4 +80,7 @@ def choose(requested: str | None, profile: Profile, args: list[str], *,
     if rootless:
         raise EnvironmentProblem("--cgroup-driver systemd with --rootless is not supported: the scopes would go to "
                                  "the user's systemd manager, which ocitest does not clean up yet")
+    if not SYSTEMD_RUNNING.is_dir():
+        raise EnvironmentProblem("--cgroup-driver systemd: this host does not run systemd (no /run/systemd/system), "
+                                 "so there is no systemd to manage the cgroups")
     return requested, args + [a for a in profile.systemd_cgroup if a not in args]

@@ -122,7 +122,8 @@ class Collector:
         if info:
             guessed = " (guessed)" if info.profile.guessed else ""
             write(f"runtime: {info.path} ({info.version}; declares spec {info.spec_version}; "
-                  f"profile {info.profile.name}{guessed})")
+                  f"profile {info.profile.name}{guessed}"
+                  f"{'; systemd cgroup driver' if info.cgroup_driver == 'systemd' else ''})")
             if info.features is None:
                 write(f"features: none: {info.features_problem}")
         write(f"judged against {judged_spec_version(config).explain()}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ocitest import cgroupdriver
 from ocitest.bundle import Bundle, BundleFactory
 from ocitest.cgroupdriver import CgroupDriver
 from ocitest.cgroupdriver import choose as choose_driver
@@ -118,7 +119,8 @@ def test_a_rootless_run_puts_absolute_paths_below_its_delegated_cgroup(tmp_path)
     assert bundle.own_cgroup_names() == {"user.slice/u.service/ocitest-1-2", "ocitest-1-3"}
 
 
-def test_the_cgroup_driver_is_chosen_from_the_option_or_the_runtime_args():
+def test_the_cgroup_driver_is_chosen_from_the_option_or_the_runtime_args(monkeypatch, tmp_path):
+    monkeypatch.setattr(cgroupdriver, "SYSTEMD_RUNNING", tmp_path)  # as if systemd ran here
     runc = load_profile("runc")
     assert choose_driver(None, runc, ["--root=/r"]) == ("cgroupfs", ["--root=/r"])
     assert choose_driver("systemd", runc, ["--root=/r"]) == ("systemd", ["--root=/r", "--systemd-cgroup"])
@@ -131,3 +133,9 @@ def test_the_cgroup_driver_is_chosen_from_the_option_or_the_runtime_args():
             choose_driver(requested, profile, args)
     with pytest.raises(EnvironmentProblem, match="rootless"):
         choose_driver("systemd", runc, [], rootless=True)
+
+
+def test_the_systemd_driver_needs_systemd(monkeypatch, tmp_path):
+    monkeypatch.setattr(cgroupdriver, "SYSTEMD_RUNNING", tmp_path / "none")
+    with pytest.raises(EnvironmentProblem, match="does not run systemd"):
+        choose_driver("systemd", load_profile("runc"), [])

@@ -213,6 +213,7 @@ def _facts(report: dict) -> str:
         ("declares spec", runtime.get("spec_version")),
         ("profile", profile),
         ("rootless", "yes" if runtime.get("rootless") else "no"),
+        ("cgroup driver", runtime.get("cgroup_driver") or "cgroupfs"),
         ("features command", features),
     ]
     host_rows = [

@@ -177,6 +177,7 @@ def _card(name: str, report: dict, index: int) -> str:
              ("declares spec", runtime.get("spec_version")), ("judged against", judged_text(report)),
              ("profile", runtime.get("profile")),
              ("rootless", "yes" if runtime.get("rootless") else "no"),
+             ("cgroup driver", runtime.get("cgroup_driver") or "cgroupfs"),
              ("host", f"{host.get('kernel')}, {host.get('cgroup')} cgroups, {host.get('machine')}"),
              ("counts", f"{counts.get('must_failed', 0)} MUST failed, {counts.get('should_failed', 0)} SHOULD failed, "
                         f"{counts.get('may_failed', 0)} MAY failed, {counts.get('passed', 0)} passed, "
