@@ -8,6 +8,8 @@ writes the reports.
 
 from __future__ import annotations
 
+import atexit
+
 import pytest
 
 from . import preflight_items
@@ -84,7 +86,9 @@ def _check_before_the_run(config: pytest.Config, state: RunState) -> None:
                    "--tap": config.getoption("ocitest_tap"), "--junitxml": config.getoption("xmlpath", None)},
                   {"--keep-failed": config.getoption("ocitest_keep_failed")})
     if state.env.rootless:  # before any runtime call and any worker: all of them start in the leaf
-        state.delegation_problem = enter_delegated_leaf()
+        leaf, state.delegation_problem = enter_delegated_leaf()
+        if leaf is not None:
+            atexit.register(leaf.leave)  # after the last container is gone
     info = runtime_self_description(config)
     runtime_option, wait_option = config.getoption("runtime_timeout"), config.getoption("wait_timeout")
     if info is not None and not (config.getoption("skip_preflight") or config.option.collectonly):

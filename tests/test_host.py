@@ -3,9 +3,11 @@ cgroup checks rely on, shown on lines the kernel writes (proc_pid_mountinfo(5)).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ocitest.host import Mount, cgroup_layout, memberships, mounts_of, parse_mountinfo, process_cgroups
+from ocitest.host.cgroups import HARNESS_LEAF, DelegatedLeaf
 
 #: A shared rootfs, a slave bind mount whose point has a space, a tmpfs with an SELinux context
 #: (a quoted value with a comma), and a cgroup v1 hierarchy naming its controllers.
@@ -51,3 +53,14 @@ def test_each_hierarchy_of_a_process_is_one_membership():
         for controller in entry.controllers or ("",):
             assert by_controller[controller] == entry.path
     assert cgroup_layout() in ("v1", "v2", "hybrid")
+
+
+def test_leaving_the_delegated_leaf_undoes_what_the_run_enabled_and_removes_the_leaf(tmp_path):
+    # A stand-in for the delegated cgroup (the VM runs the real one: scripts/vm's runc-rootless).
+    (tmp_path / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    (tmp_path / "cgroup.procs").write_text("")
+    (tmp_path / HARNESS_LEAF).mkdir()
+    DelegatedLeaf(tmp_path, frozenset({"cpu"})).leave()
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "-memory -pids"
+    assert (tmp_path / "cgroup.procs").read_text() == str(os.getpid())
+    assert not (tmp_path / HARNESS_LEAF).exists()

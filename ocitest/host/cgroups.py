@@ -212,32 +212,58 @@ def delegated_cgroup() -> str | None:
     return str(parent) if os.access(directory / "cgroup.subtree_control", os.W_OK) else None
 
 
-def enter_delegated_leaf() -> str | None:
+@dataclass
+class DelegatedLeaf:
+    """The harness's leaf in its delegated cgroup, and what it found there: ``leave`` puts the
+    delegated cgroup back as it was (no leftover cgroup when the harness's unit lives on)."""
+
+    #: The delegated cgroup's directory.
+    directory: Path
+    #: Its ``cgroup.subtree_control`` when the harness came (what the runtimes enabled is undone).
+    controls: frozenset[str]
+
+    def leave(self) -> None:
+        """Best effort, at the end of the run: disable what was enabled since, move this process
+        back, remove the leaf. A runtime's cgroup still there keeps its controllers (and the leaf)."""
+        try:
+            added = set((self.directory / "cgroup.subtree_control").read_text().split()) - self.controls
+            if added:
+                (self.directory / "cgroup.subtree_control").write_text(" ".join(f"-{c}" for c in sorted(added)))
+            (self.directory / "cgroup.procs").write_text(str(os.getpid()))
+            (self.directory / HARNESS_LEAF).rmdir()
+        except OSError:
+            pass
+
+
+def enter_delegated_leaf() -> tuple[DelegatedLeaf | None, str | None]:
     """Move this (unprivileged) process into the leaf ``ocitest-harness`` of its own cgroup when
     that cgroup is delegated to it (see ``delegated_cgroup``); its later children start there.
-    Returns why there is no delegated cgroup to use, or None once the harness is in the leaf."""
+    Returns the leaf (to ``leave`` at the end), or why there is no delegated cgroup to use."""
     mount = v2_mount()
     if mount is None or cgroup_layout() != "v2":
-        return f"the host's cgroups are {cgroup_layout()}, not a pure cgroup v2 hierarchy"
+        return None, f"the host's cgroups are {cgroup_layout()}, not a pure cgroup v2 hierarchy"
     own = process_cgroups("self").get("", "/")
-    if PurePosixPath(own).name == HARNESS_LEAF:
-        return None if delegated_cgroup() else f"{PurePosixPath(own).parent} is not (or no longer) the harness's own"
+    if PurePosixPath(own).name == HARNESS_LEAF:  # a run started from within a run's leaf
+        return None, None if delegated_cgroup() else f"{PurePosixPath(own).parent} is not the harness's own"
     directory = mount / own.lstrip("/")
     uid = os.geteuid()
     writable = all(os.access(directory / n, os.W_OK) for n in ("cgroup.procs", "cgroup.subtree_control"))
     if directory.stat().st_uid != uid or not writable:
-        return (f"its cgroup {own} is not delegated to uid {uid} (run it in a unit with Delegate=yes, e.g. "
-                "systemd-run --user -p Delegate=yes --wait --pipe ocitest run --rootless ...)")
-    leaf = directory / HARNESS_LEAF
+        return None, (f"its cgroup {own} is not delegated to uid {uid} (run it in a unit with Delegate=yes, e.g. "
+                      "systemd-run --user -p Delegate=yes --wait --pipe ocitest run --rootless ...)")
+    leaf = DelegatedLeaf(directory, frozenset((directory / "cgroup.subtree_control").read_text().split()))
     try:
-        leaf.mkdir(exist_ok=True)
-        (leaf / "cgroup.procs").write_text(str(os.getpid()))
+        (directory / HARNESS_LEAF).mkdir(exist_ok=True)
+        (directory / HARNESS_LEAF / "cgroup.procs").write_text(str(os.getpid()))
         others = (directory / "cgroup.procs").read_text().split()
     except OSError as exc:
-        return f"could not move into {leaf}: {exc.strerror}"
+        leaf.leave()
+        return None, f"could not move into {directory / HARNESS_LEAF}: {exc.strerror}"
     if others:
-        return f"{own}, delegated to uid {uid}, also holds other processes ({', '.join(others[:5])})"
-    return None
+        leaf.leave()
+        return None, (f"{own}, delegated to uid {uid}, also holds other processes ({', '.join(others[:5])}): "
+                      "start ocitest as the unit's only process")
+    return leaf, None
 
 
 # -- a container's cgroups, found without its process ----------------------------------------------
