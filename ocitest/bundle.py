@@ -104,12 +104,7 @@ class Bundle:
     def own_cgroup_names(self) -> set[str]:
         """Per recorded cgroup, what clean-up removes with all below it: the first level of the path
         (cgroupfs; below the delegated cgroup when rootless), or the scope the systemd driver made."""
-        driver = self.cgroup_driver
-        if driver.systemd:
-            return {driver.landing(path) or "" for path in self.cgroups_paths} - {""}
-        base = driver.base.strip("/")
-        return {"/".join(filter(None, (base if path.startswith("/") else "", path.strip("/").split("/")[0])))
-                for path in self.cgroups_paths}
+        return {self.cgroup_driver.top(path) for path in self.cgroups_paths}
 
     def hold(self, resource: AbstractContextManager[T]) -> T:
         """Enter ``resource`` (a host mount, a named namespace, a listening socket made for this

@@ -52,6 +52,14 @@ class CgroupDriver:
             return f"{SYSTEMD_SLICE}/{SYSTEMD_PREFIX}-{self._scope_name(path)}.scope"
         return self.config_value(path).strip("/") if path.startswith("/") else None
 
+    def top(self, path: str) -> str:
+        """What clean-up removes, with all below it, for the cgroup asked for as ``path``: the scope
+        the systemd driver made, else the path's first level (below ``base`` when absolute)."""
+        if self.systemd:
+            return self.landing(path) or ""
+        first = path.strip("/").split("/")[0]
+        return "/".join(filter(None, (self.base.strip("/") if path.startswith("/") else "", first)))
+
     @staticmethod
     def _scope_name(path: str) -> str:
         # "/ocitest-12-3/inner" -> "12-3-inner": the unit ocitest-12-3-inner.scope.

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .cgroupdriver import DRIVERS
 from .specversion import NEWEST, RELEASES
 
 #: The option group's name and title, in pytest's ``--help`` and in ``ocitest run --help``.
@@ -55,7 +56,7 @@ OPTIONS: tuple[Option, ...] = (
         help="run as an unprivileged user against the runtime's rootless mode: configs get a user "
              "namespace mapping root to the caller; checks that need privilege are skipped")),
     Option(("--cgroup-driver",), dict(
-        dest="ocitest_cgroup_driver", choices=("cgroupfs", "systemd"),
+        dest="ocitest_cgroup_driver", choices=DRIVERS,
         help="how the runtime manages cgroups: cgroupfs (its own code) or systemd (the profile's option, e.g. "
              "runc's --systemd-cgroup; cgroupsPath is then written slice:prefix:name); default: systemd when "
              "--runtime-arg gives that option, else cgroupfs")),
