@@ -89,7 +89,8 @@ class Collector:
             return
         self.tests = [record.result() for record in self.records.values()]
         self.judgement = judge(self.state.catalog, self.tests, judged_spec_version(self.config),
-                               judge_cli=self.config.getoption("ocitest_judge_cli"))
+                               judge_cli=self.config.getoption("ocitest_judge_cli"),
+                               judge_runc_compat=self.config.getoption("ocitest_judge_runc_compat"))
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         writers = [(path, write) for option, write, _ in WRITERS if (path := self.config.getoption(option))]
         if writers:

@@ -25,12 +25,13 @@ import pytest
 
 from .bundle import Bundle
 from .caller import ConsoleFd, ConsoleSocket, ExitStatus, ProcessWatch, Stdio, reap_exited, reap_strays
-from .errors import RuntimeTimeout, Violation
+from .errors import HarnessError, RuntimeTimeout, Violation
 from .events import Step, StepKind
+from .execprocess import ExecProcess, process_file
 from .host import container_cgroup_dirs, helpers_of, own_children, parent_of, process_alive, remove_cgroup_tree
 from .lifecycle import NotJudged, Prerequisites
 from .runtime import Call, Runtime, Wiring
-from .waits import ExitReaper
+from .waits import Deadline, ExitReaper, readable
 
 _serial = itertools.count(1)
 T = TypeVar("T")
@@ -105,6 +106,9 @@ class LiveContainers:
             watch = container.watch
             if watch is not None and watch.fd is not None and watch.status is None:
                 reaper.add(watch.fd, functools.partial(watch.wait, 0))
+            for execd in container.execs:
+                if execd.watch is not None and execd.watch.fd is not None and execd.watch.status is None:
+                    reaper.add(execd.watch.fd, functools.partial(execd.watch.wait, 0))
             for pid in helpers_of(container.id, str(container.bundle.path), live):
                 if watch is None or pid != watch.pid:
                     reaper.add_pid(pid)
@@ -157,13 +161,17 @@ class Container:
         self.deleted = False
         #: start returned success (the program is meant to run, or to have run).
         self.started = False
+        #: pause returned success and no resume has since: teardown resumes first.
+        self.paused = False
+        #: Processes started with ``exec``; teardown ends and closes each.
+        self.execs: list[ExecProcess] = []
 
     # -- lifecycle operations -------------------------------------------------------------
 
     def create(self, *, check: bool = True, console: bool = False, pid_file: bool = True, write_config: bool = True,
                bundle_arg: str | os.PathLike | None | BundleArg = BundleArg.ABSOLUTE,
-               wiring: Wiring | None = None) -> Call:
-        """``create --bundle B [--console-socket S] [--pid-file P] ID`` with the caller's stdio.
+               wiring: Wiring | None = None, options: tuple[str, ...] = ()) -> Call:
+        """``create --bundle B [--console-socket S] [--pid-file P] [OPTIONS] ID`` with the caller's stdio.
 
         What the runtime printed lands in the container's pipes; it is taken from there right
         after ``create`` returns (the program has not run yet, so it is the runtime's) and put
@@ -196,6 +204,7 @@ class Container:
             wiring=replace(given, stdin=_either(given.stdin, stdin), stdout=_either(given.stdout, stdout),
                            stderr=_either(given.stderr, stderr)),
             container_stdio=given.stdin is None,
+            options=options,
         )
         if isinstance(self.console, ConsoleFd):
             self.console.runtime_done()
@@ -279,6 +288,108 @@ class Container:
             _refused("delete", call, check=check, prerequisite=prerequisite)
         return call
 
+    # -- runc's further commands (the runc-compat suite) -------------------------------------
+
+    def process_spec(self, args: list[str], **changes: object) -> dict:
+        """A process for ``exec``: the bundle's own ``process`` with ``args`` and ``changes``, checked
+        against the runtime-spec schema as config.json is (an invalid one is ocitest's bug)."""
+        process = json.loads(json.dumps(self.bundle.config.get("process", {})))
+        process.update(changes, args=list(args))
+        problems = self.bundle.schemas.config_errors({**self.bundle.config, "process": process})
+        if problems:
+            raise HarnessError("ocitest generated an exec process that the runtime-spec schema rejects: "
+                               + "; ".join(problems[:5]))
+        return process
+
+    def exec(self, process: dict, *, detach: bool = True, console: bool = False, pidfd_socket: str | None = None,
+             check: bool = True) -> ExecProcess:
+        """``exec --process FILE [--console-socket S] [--detach --pid-file P] ID`` with pipes of the
+        caller's as stdio (execprocess.py); a failed call is a violation unless ``check=False``."""
+        self.prerequisites.require("exec")
+        serial = len(self.execs) + 1
+        spec = process_file(self.bundle.path, f"exec-{serial}")
+        spec.write_text(json.dumps(process, indent=2))
+        pid_file = self.bundle.path / f"exec-{serial}.pid"
+        socket_path = None
+        console_socket = None
+        if console:
+            console_socket = ConsoleSocket(self.bundle.path / f"exec-{serial}.sock")
+            socket_path = console_socket.path
+        stdio = Stdio()
+        stdin, stdout, stderr = stdio.child_fds()
+        try:
+            call = self.runtime.exec(self.id, process_file=spec, console_socket=socket_path, pidfd_socket=pidfd_socket,
+                                     detach=detach, pid_file=pid_file if detach else None,
+                                     wiring=Wiring(stdin=stdin, stdout=stdout, stderr=stderr),
+                                     timeout=None if detach else self.timeouts.wait)
+        finally:
+            stdio.close_child_ends()
+        out, err = stdio.take()
+        if detach:
+            call.stdout, call.stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+            call.note = "stdout/stderr: what the runtime left in the exec'd process's stdio pipes"
+        process_end = ExecProcess(call, stdio, pid_file, self._bounded, console=console_socket)
+        self.execs.append(process_end)
+        if call.ok and detach:
+            process_end.watch_pid_file()
+        if check and not call.ok:
+            raise Violation(f"exec failed: {call.describe()}")
+        return process_end
+
+    def run(self, *, detach: bool = False, check: bool = True) -> Call:
+        """``run --bundle B [--pid-file P --detach] ID`` with the caller's stdio: create and start in one
+        call. In the foreground the call lasts until the program ends (bounded by the wait limit)."""
+        self.prerequisites.require("create")
+        self.bundle.write()
+        self.live.add(self)
+        self.create_attempted = True
+        stdin, stdout, stderr = self.stdio.child_fds()
+        call = self.runtime.run(self.id, self.bundle.path, detach=detach, pid_file=self.pid_file if detach else None,
+                                wiring=Wiring(stdin=stdin, stdout=stdout, stderr=stderr),
+                                timeout=None if detach else self.timeouts.wait)
+        self.stdio.close_child_ends()
+        self.created = self.started = call.ok
+        if call.ok and detach:
+            self._watch_container_process()
+        if check and not call.ok:
+            raise Violation(f"run failed: {call.describe()}")
+        return call
+
+    def pause(self, *, check: bool = True) -> Call:
+        self.prerequisites.require("pause")
+        call = self.runtime.pause(self.id)
+        self.paused = self.paused or call.ok
+        if check and not call.ok:
+            raise Violation(f"pause failed: {call.describe()}")
+        return call
+
+    def resume(self, *, check: bool = True) -> Call:
+        call = self.runtime.resume(self.id)
+        self.paused = self.paused and not call.ok
+        if check and not call.ok:
+            raise Violation(f"resume failed: {call.describe()}")
+        return call
+
+    def update(self, resources: dict | None = None, options: tuple[str, ...] = (), *, check: bool = True) -> Call:
+        """``update --resources=- ID`` with ``resources`` on stdin, or ``update OPTIONS ID``."""
+        call = self.runtime.update(self.id, resources, options)
+        if check and not call.ok:
+            raise Violation(f"update failed: {call.describe()}")
+        return call
+
+    def ps(self) -> list[int]:
+        """``ps --format json ID``: the pids it lists; a failed call or other output is a violation."""
+        call = self.runtime.ps_json(self.id)
+        if not call.ok:
+            raise Violation(f"ps failed: {call.describe()}")
+        try:
+            pids = json.loads(call.stdout)
+        except ValueError:
+            pids = None
+        if not isinstance(pids, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in pids):
+            raise Violation(f"`{call.command()}` printed no JSON array of pids: {call.stdout[:300]!r}")
+        return pids
+
     # -- the caller's view ----------------------------------------------------------------
 
     def read_pid_file(self) -> int | None:
@@ -326,8 +437,28 @@ class Container:
         self.prerequisites.require("exit")
         if self.watch is None:
             raise Violation("no container process to wait for (state gave no live pid)")
+        return self._bounded("exit", timeout, self._wait_process)
+
+    def _wait_process(self, limit: float) -> ExitStatus | None:
+        """Wait for the container process's exit, reaping exec'd processes as they exit meanwhile.
+
+        The init of a PID namespace is only gone once every other process of it is reaped; an exec'd
+        process belongs to the caller (the subreaper), so it has to be reaped while init is awaited.
+        """
         watch = self.watch
-        return self._bounded("exit", timeout, lambda limit: watch.wait(limit))
+        assert watch is not None
+        deadline = Deadline(limit)
+        while True:
+            pending = {e.watch.fd: e.watch for e in self.execs
+                       if e.watch is not None and e.watch.fd is not None and e.watch.status is None}
+            if not pending or not watch.alive():
+                return watch.wait(deadline.remaining())
+            ready = readable([watch._pidfd(), *pending], deadline.remaining())
+            if not ready:
+                raise RuntimeTimeout(f"the container process (pid {watch.pid}) did not exit within {limit:g} s")
+            for fd in ready:
+                if fd in pending:
+                    pending[fd].wait(0, "the exec'd process")
 
     def read_until(self, marker: str, timeout: float | None = None) -> str:
         """Wait until the container printed ``marker`` on stdout; all of stdout so far."""
@@ -433,7 +564,7 @@ class Container:
         # or delete --force, ends the container instead.
         if self.watch is not None and killed.ok:
             try:
-                self.watch.wait(self.timeouts.wait)
+                self._wait_process(self.timeouts.wait)
             except RuntimeTimeout as exc:
                 return [f"{self.id}: {exc} after kill KILL"]
         return []
@@ -455,6 +586,9 @@ class Container:
         self.stdio.close_stdin()
         works, hangs = self.prerequisites.works, self.prerequisites.hangs
         try:
+            if self.paused:
+                # A frozen process takes no signal until thawed (cgroup v1): resume before the kill.
+                self.runtime.resume(self.id)
             if hangs("delete"):
                 pass  # every delete would hang too: the processes are ended below, the runtime's records stay
             elif self.create_attempted or works("state-unknown"):
@@ -488,6 +622,10 @@ class Container:
         if not (works("delete") and works("kill-KILL")):
             problems = []  # the preflight's finding already says why teardown cannot do its part
         self._end_ourselves()
+        for process in self.execs:
+            process.close()
+            problems += process.problems
+        self.execs = []
         if self.watch is not None:
             if self.watch.status is None and not self.watch.alive():
                 try:

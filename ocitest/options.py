@@ -94,6 +94,10 @@ OPTIONS: tuple[Option, ...] = (
         dest="ocitest_judge_cli", action="store_true",
         help="count runtime-tools' command-line-interface document in the verdict and the exit status too (for a "
              "runtime that claims to follow it); without it, its verdict is shown apart")),
+    Option(("--judge-runc-compat",), dict(
+        dest="ocitest_judge_runc_compat", action="store_true",
+        help="count the runc-compatibility verdict (the runc command line container engines call: exec, pause, "
+             "update, ps, ...) in the verdict and the exit status too; without it, its verdict is shown apart")),
     Option(("--strict-verdict",), dict(action="store_true", help="exit 1 on a yellow verdict too")),
     Option(("--skip-preflight",), dict(
         action="store_true", help="do not check first that the runtime can create the simplest container")),

@@ -112,3 +112,46 @@ def recording_hook(kind: str, exchange_host: str, *, name: str | None = None, ex
 def report_hooks_seen() -> str:
     """Print ``ocitest:hook-seen FILE`` for each hook file (recording_hook) present when the program starts."""
     return f'for f in {EXCHANGE_DIR}/hook-*.json; do [ -e "$f" ] && {say("hook-seen", "${f##*/}")}; done'
+
+
+# -- runc's further commands (the runc-compat suite) --------------------------------------------------
+
+#: The namespace kinds a process reports with ``report_namespaces`` (the links /proc/self/ns has).
+NAMESPACE_LINKS = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
+
+
+def report_namespaces() -> list[str]:
+    """Print ``ocitest:ns KIND LINK`` for each namespace of the program, and ``ocitest:cgroup LINE``
+    for each line of its /proc/self/cgroup: where the program is, as it sees it itself."""
+    return [f'for n in {" ".join(NAMESPACE_LINKS)}; do echo "{PREFIX}ns $n $(readlink /proc/self/ns/$n)"; done',
+            f'while read -r l; do echo "{PREFIX}cgroup $l"; done </proc/self/cgroup']
+
+
+def report_identity() -> list[str]:
+    """Print the program's env (``ocitest:env N=V``), cwd, ids (``uid:gid:groups``), capability bounding
+    and effective sets, no_new_privs and RLIMIT_NOFILE (``soft hard``), as the program sees them."""
+    return [
+        f'env | while IFS= read -r l; do echo "{PREFIX}env $l"; done',
+        say("cwd", "$(pwd)"),
+        say("ids", "$(id -u):$(id -g):$(id -G)"),
+        "while read -r k v; do case $k in CapBnd:|CapEff:|NoNewPrivs:) "
+        f'echo "{PREFIX}${{k%:}} $v";; esac; done </proc/self/status',
+        say("nofile", "$(ulimit -n) $(ulimit -Hn)"),
+    ]
+
+
+def ticker(name: str) -> str:
+    """A shell function call printing ``ocitest:tick NAME SEQ UPTIME`` every 20 ms, forever: the program's
+    own clock (/proc/uptime, 10 ms steps) shows whether, and for how long, it was stopped."""
+    return (f'i=0; while :; do i=$((i+1)); read -r u _ </proc/uptime; echo "{PREFIX}tick {name} $i $u"; '
+            "usleep 20000; done")
+
+
+def ticks(output: str, name: str) -> list[tuple[int, float]]:
+    """The ``(SEQ, UPTIME)`` of each tick ``name`` printed (see ``ticker``), in order."""
+    found = []
+    for value in facts(output).get("tick", []):
+        parts = value.split()
+        if len(parts) == 3 and parts[0] == name:
+            found.append((int(parts[1]), float(parts[2])))
+    return found

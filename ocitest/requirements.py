@@ -21,8 +21,12 @@ LEVELS = ("MUST", "SHOULD", "MAY")
 RUNTIME_SPEC = "runtime-spec"
 #: runtime-tools' command-line-interface document: its own text and version, judged apart.
 CLI = "command-line-interface"
+#: runc's command line beyond the lifecycle, as container engines call it: runc's manual is its text.
+RUNC_COMPAT = "runc-compatibility"
 #: Documents whose requirements are not the runtime-spec's, by file name.
-SCOPE_OF_DOCUMENT = {"command-line-interface.md": CLI}
+SCOPE_OF_DOCUMENT = {"command-line-interface.md": CLI, "runc-compatibility": RUNC_COMPAT}
+#: The scopes judged apart from the runtime-spec, each at its own document's version, in report order.
+SIDE_SCOPES = (CLI, RUNC_COMPAT)
 
 
 @dataclass(frozen=True)
@@ -51,16 +55,22 @@ class Requirement:
     #: Further sentences (``runtime.md#runtimeCreate``) the requirement's level rests on, e.g. the
     #: MUST that makes a keyword-less field binding; resolved with ``basis_references``.
     basis: tuple[str, ...] = ()
-    #: ``runtime-spec``, or ``command-line-interface`` for runtime-tools' document.
+    #: ``runtime-spec``, or one of ``SIDE_SCOPES``.
     scope: str = RUNTIME_SPEC
+    #: For a document spread over several files (runc's manual): the requirement's file, which
+    #: ``reference`` points into; ``group`` then names its section (the command) instead of ``anchor``.
+    page: str = ""
+    group: str = ""
+    #: The container engines whose calls rely on the requirement (runc-compatibility).
+    engines: tuple[str, ...] = ()
     #: False for a requirement deliberately left without a test; ``why`` says why.
     covered: bool = True
     why: str = ""
 
     @property
     def section(self) -> str:
-        """``runtime.md#runtimeState``: how the report groups requirements."""
-        return f"{self.document}#{self.anchor}"
+        """``runtime.md#runtimeState``: how the report groups requirements (``runc-compatibility#exec``)."""
+        return f"{self.document}#{self.group or self.anchor}"
 
     @property
     def basis_references(self) -> tuple[str, ...]:
@@ -75,6 +85,7 @@ class Requirement:
         data["changes"] = [asdict(change) for change in self.changes]
         data["basis"] = list(self.basis)
         data["basis_references"] = list(self.basis_references)
+        data["engines"] = list(self.engines)
         return data
 
 
@@ -116,7 +127,8 @@ def _requirements(data: dict) -> list[Requirement]:
             level=entry["level"],
             document=doc["name"],
             anchor=entry["anchor"],
-            reference=f"{doc['base']}#{entry['anchor']}",
+            reference=(f"{entry.get('base', doc['base'])}/{entry['page']}#{entry['anchor']}" if entry.get("page")
+                       else f"{doc['base']}#{entry['anchor']}"),
             summary=entry["summary"],
             census=tuple(entry.get("census", ())),
             runtime_tools=tuple(entry.get("runtime_tools", ())),
@@ -126,6 +138,9 @@ def _requirements(data: dict) -> list[Requirement]:
             scope=scope,
             covered=entry.get("covered", True),
             why=entry.get("why", ""),
+            page=entry.get("page", ""),
+            group=entry.get("group", ""),
+            engines=tuple(entry.get("engines", ())),
         ))
     return found
 

@@ -1,4 +1,5 @@
-"""The runtime's command-line API: create, start, state, kill, delete (and version, features).
+"""The runtime's command-line API: create, start, state, kill, delete (and version, features), and
+runc's further commands engines call (exec, pause, resume, ps, list, events, update).
 
 Every call is bounded by a timeout, runs in its own session (so a Ctrl-C aimed at pytest does
 not reach it half-way, and a hung call can be killed with everything it forked), and is
@@ -329,11 +330,13 @@ class Runtime:
         pid_file: str | os.PathLike | None = None,
         wiring: Wiring | None = None,
         container_stdio: bool = False,
+        options: tuple[str, ...] = (),
     ) -> Call:
         """``create``; an int ``console_socket`` is an inherited socket's number (the CLI
         document's dialect), anything else a socket path (runc's). ``bundle=None`` leaves
         ``--bundle`` out (the runtime takes ``wiring.cwd``). ``container_stdio`` says that the
-        wiring's stdio are the container's pipes (recorded for the reproducer)."""
+        wiring's stdio are the container's pipes (recorded for the reproducer). ``options`` go
+        before the ID (``--no-pivot``, ``--preserve-fds N``)."""
         wiring = wiring or Wiring()
         args = ["create"]
         if bundle is not None:
@@ -344,6 +347,7 @@ class Runtime:
                 wiring = replace(wiring, inherited=(*wiring.inherited, console_socket))
         if pid_file is not None:
             args += ["--pid-file", str(pid_file)]
+        args += list(options)
         if container_id is not None:
             args.append(container_id)
         operation = Operation(
@@ -380,6 +384,87 @@ class Runtime:
         finally:
             if reaper is not None:
                 reaper.close()
+
+    # runc's command line beyond the lifecycle, with the argv containerd's go-runc passes
+    # (docs/runc-compat.md): what the runc-compat suite judges.
+
+    def exec(self, container_id: str, *, process_file: str | os.PathLike | None = None,
+             command: tuple[str, ...] = (), options: tuple[str, ...] = (), detach: bool = False,
+             pid_file: str | os.PathLike | None = None, console_socket: str | os.PathLike | None = None,
+             pidfd_socket: str | os.PathLike | None = None, wiring: Wiring | None = None,
+             timeout: float | None = None) -> Call:
+        """``exec --process FILE [--console-socket S] [--pidfd-socket S] [--detach] [--pid-file P] ID``
+        (go-runc's order), or with ``command`` the command-line form ``exec [options] ID CMD...``."""
+        args: list[str] = ["exec"]
+        if process_file is not None:
+            args += ["--process", str(process_file)]
+        args += list(options)
+        if console_socket is not None:
+            args += ["--console-socket", str(console_socket)]
+        if pidfd_socket is not None:
+            args += ["--pidfd-socket", str(pidfd_socket)]
+        if detach:
+            args.append("--detach")
+        if pid_file is not None:
+            args += ["--pid-file", str(pid_file)]
+        args.append(container_id)
+        args += list(command)
+        wiring = wiring or Wiring()
+        return self.call(*args, wiring=wiring, timeout=timeout,
+                         operation=Operation("exec", container_id, stdin=_stdin_kind(wiring, False)))
+
+    def run(self, container_id: str, bundle: str | os.PathLike, *, detach: bool = False,
+            pid_file: str | os.PathLike | None = None, wiring: Wiring | None = None,
+            timeout: float | None = None) -> Call:
+        """``run --bundle B [--pid-file P] [--detach] ID``: create and start in one call."""
+        args = ["run", "--bundle", str(bundle)]
+        if pid_file is not None:
+            args += ["--pid-file", str(pid_file)]
+        if detach:
+            args.append("--detach")
+        wiring = wiring or Wiring()
+        return self.call(*args, container_id, wiring=wiring, timeout=timeout,
+                         operation=Operation("run", container_id, bundle=_folder(bundle),
+                                             stdin=_stdin_kind(wiring, True)))
+
+    def offers(self, command: str, option: str) -> bool:
+        """Whether ``COMMAND --help`` lists ``option``: how a check of an optional option learns that the
+        runtime claims it (runc prints usage for ``--help`` of every command)."""
+        call = self.call(command, "--help")
+        return option in call.stdout + call.stderr
+
+    def pause(self, container_id: str) -> Call:
+        return self.call("pause", container_id, operation=Operation("pause", container_id))
+
+    def resume(self, container_id: str) -> Call:
+        return self.call("resume", container_id, operation=Operation("resume", container_id))
+
+    def ps_json(self, container_id: str) -> Call:
+        return self.call("ps", "--format", "json", container_id, operation=Operation("ps", container_id))
+
+    def list_json(self) -> Call:
+        return self.call("list", "--format=json", operation=Operation("list"))
+
+    def events_stats(self, container_id: str) -> Call:
+        return self.call("events", "--stats", container_id, operation=Operation("events", container_id))
+
+    def update(self, container_id: str, resources: dict | None = None, options: tuple[str, ...] = ()) -> Call:
+        """``update --resources=- ID`` with ``resources`` (LinuxResources) as JSON on stdin, or
+        ``update OPTIONS ID`` when ``resources`` is None."""
+        if resources is None:
+            return self.call("update", *options, container_id, operation=Operation("update", container_id))
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, json.dumps(resources).encode())  # far below a pipe's buffer
+            os.close(write_end)
+            write_end = -1
+            wiring = Wiring(stdin=read_end)
+            return self.call("update", "--resources=-", container_id, wiring=wiring,
+                             operation=Operation("update", container_id, stdin="test"))
+        finally:
+            os.close(read_end)
+            if write_end >= 0:
+                os.close(write_end)
 
 
 def _folder(path: str | os.PathLike | None) -> str | None:

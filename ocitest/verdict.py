@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .requirements import CLI, RUNTIME_SPEC, Catalog, Requirement
+from .requirements import CLI, RUNC_COMPAT, RUNTIME_SPEC, SIDE_SCOPES, Catalog, Requirement
 from .specversion import NEWEST, JudgedVersion, applies, version_key
 
 NOT_APPLICABLE, NOT_RUN = "not-applicable", "not-run"
@@ -138,6 +138,7 @@ class RequirementResult:
             "scope": req.scope,
             "reference": req.reference,
             "basis": list(req.basis_references),
+            "engines": list(req.engines),
             "section": req.section,
             "summary": req.summary,
             "since": req.since,
@@ -231,6 +232,10 @@ def at_versions(catalog: Catalog | list[Requirement], tests: list[TestResult],
     return out
 
 
+#: How the verdict line names each side scope, and the option that counts it in the run's own verdict.
+SCOPE_LABELS = {CLI: CLI, RUNC_COMPAT: "runc compatibility"}
+COUNTING_OPTION = {CLI: "--judge-cli", RUNC_COMPAT: "--judge-runc-compat"}
+
 #: The order of ``Verdict.counts()`` and of the verdict line.
 COUNT_KEYS = ("must_failed", "should_failed", "may_failed", "passed", "skipped", "errors", "not_applicable",
               "not_run")
@@ -318,7 +323,7 @@ class Judgement:
     #: Each requirement at the judged version (the command-line document's at its own).
     results: list[RequirementResult]
     scopes: list[Scope]
-    #: The run's own verdict: the runtime-spec at the judged version (plus the CLI document when counted).
+    #: The run's own verdict: the runtime-spec at the judged version (plus each side scope counted).
     top: Verdict
 
     def scope(self, key: str) -> Scope | None:
@@ -331,8 +336,9 @@ class Judgement:
             if scope.key == RUNTIME_SPEC:
                 continue
             tail = ""
-            if scope.key == CLI:
-                tail = " (counted: --judge-cli)" if scope.counted else " (not counted; --judge-cli to count it)"
+            option = COUNTING_OPTION.get(scope.key)
+            if option:
+                tail = f" (counted: {option})" if scope.counted else f" (not counted; {option} to count it)"
             out.append(f"{scope.verdict.label}: {scope.verdict.color.upper()} — {scope.verdict.tally()}{tail}")
         return [*out, self.top.line(interrupted=interrupted)]
 
@@ -341,11 +347,15 @@ class Judgement:
 
 
 def judge(catalog: Catalog, tests: list[TestResult], version: JudgedVersion, *,
-          judge_cli: bool = False) -> Judgement:
-    """Judge the tests' outcomes at ``version``, at the newest release, and the command-line document apart."""
-    cli_version = catalog.versions.get(CLI, "")
-    at_judged = at_versions(catalog, tests, {RUNTIME_SPEC: version.version, CLI: cli_version} if cli_version
-                            else {RUNTIME_SPEC: version.version})
+          judge_cli: bool = False, judge_runc_compat: bool = False) -> Judgement:
+    """Judge the tests' outcomes at ``version``, at the newest release, and each side scope apart.
+
+    A side scope (runtime-tools' command-line document, runc compatibility) is judged at its own
+    document's version and joins the run's own verdict only when asked (``judge_cli``, ``judge_runc_compat``).
+    """
+    counted = {CLI: judge_cli, RUNC_COMPAT: judge_runc_compat}
+    side_versions = {key: catalog.versions[key] for key in SIDE_SCOPES if catalog.versions.get(key)}
+    at_judged = at_versions(catalog, tests, {RUNTIME_SPEC: version.version, **side_versions})
     at_newest = at_versions(catalog, tests, {RUNTIME_SPEC: NEWEST})
     spec_label = f"runtime-spec {version.version} ({version.label})"
     judged = overall([r for r in at_judged if r.requirement.scope == RUNTIME_SPEC], spec_label)
@@ -353,12 +363,15 @@ def judge(catalog: Catalog, tests: list[TestResult], version: JudgedVersion, *,
     scopes = [Scope(RUNTIME_SPEC, judged, version.version, version.basis, True, version.note),
               Scope("runtime-spec-newest", newest, NEWEST, "newest", False)]
     top = judged
-    cli_results = [r for r in at_judged if r.requirement.scope == CLI]
-    if cli_results:
-        cli = overall(cli_results, f"{CLI} {cli_version}".rstrip())
-        scopes.append(Scope(CLI, cli, cli_version, "document", judge_cli))
-        if judge_cli:
-            top = judged.plus(cli)
+    for key in SIDE_SCOPES:
+        results = [r for r in at_judged if r.requirement.scope == key]
+        if not results:
+            continue
+        side_version = side_versions.get(key, "")
+        side = overall(results, f"{SCOPE_LABELS.get(key, key)} {side_version}".rstrip())
+        scopes.append(Scope(key, side, side_version, "document", counted.get(key, False)))
+        if counted.get(key):
+            top = top.plus(side)
     return Judgement(at_judged, scopes, top)
 
 

@@ -22,7 +22,7 @@ import pytest
 #: What the harness's own runs judge, unless a test asks for the default (``judge_all=False``): the newest
 #: release, with the command-line document counted. The misbehaving runtimes wrap runc, which declares
 #: 1.0.2, and each must turn the run red on its requirement whichever release or document that comes from.
-JUDGE_ALL = ("--spec-version", "1.3.0", "--judge-cli")
+JUDGE_ALL = ("--spec-version", "1.3.0", "--judge-cli", "--judge-runc-compat")
 
 
 @dataclass

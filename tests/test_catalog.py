@@ -70,6 +70,11 @@ FEATURES_LINUX_MD_ANCHORS = {
 KNOWN_ANCHORS.update({"features.md": FEATURES_MD_ANCHORS, "features-linux.md": FEATURES_LINUX_MD_ANCHORS})
 
 
+#: The headings runc's manual pages have (man/runc*.8.md at v1.1.5 and v1.5.1), as GitHub anchors.
+MAN_ANCHORS = {"name", "synopsis", "description", "options", "exit-status", "examples", "see-also", "commands",
+               "global-options"}
+
+
 def test_ids_levels_and_references_are_well_formed():
     catalog = load_catalog()
     assert len(catalog) >= 45
@@ -77,11 +82,15 @@ def test_ids_levels_and_references_are_well_formed():
         assert re.fullmatch(r"[a-z]+\.[A-Za-z0-9-]+", req.id), req.id
         assert req.level in ("MUST", "SHOULD", "MAY")
         assert re.fullmatch(r"https://github\.com/opencontainers/"
-                            r"(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs)"
-                            r"/[\w-]+\.md#[\w-]+", req.reference), req.reference
-        assert req.reference.endswith(f"{req.document}#{req.anchor}")
+                            r"(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs|runc/blob/v1\.(5\.1|1\.5)/man)"
+                            r"/[\w.-]+\.md#[\w-]+", req.reference), req.reference
+        assert req.reference.endswith(f"{req.page or req.document}#{req.anchor}")
         assert req.summary and req.summary[-1] in ".)", req.id
-        assert req.anchor in KNOWN_ANCHORS[req.document], f"{req.id}: {req.anchor} is not a {req.document} anchor"
+        if req.page:  # runc's manual: its level-1 headings (NAME, OPTIONS, EXIT STATUS, GLOBAL OPTIONS, ...)
+            assert req.anchor in MAN_ANCHORS, f"{req.id}: {req.anchor} is not a heading of runc's manual pages"
+            assert req.group and req.engines, f"{req.id}: a runc-compatibility entry names its command and engines"
+        else:
+            assert req.anchor in KNOWN_ANCHORS[req.document], f"{req.id}: {req.anchor} is not a {req.document} anchor"
         if not req.covered:
             assert req.why, f"{req.id} is left out without saying why"
 

@@ -22,10 +22,12 @@ COUNT_KEYS = {"must_failed", "should_failed", "may_failed", "passed", "skipped",
 def test_the_run_ends_with_a_verdict_line_and_the_matching_exit_status(runc_run):
     *before, last = runc_run.output.strip().splitlines()
     assert re.fullmatch(r"ocitest: (RED|YELLOW|GREEN) against runtime-spec 1\.3\.0 \(--spec-version\) and "
-                        r"command-line-interface 1\.0\.1 — \d+ MUST failed, \d+ SHOULD failed, \d+ MAY failed, "
+                        r"command-line-interface 1\.0\.1 and runc compatibility 1\.5\.1 — "
+                        r"\d+ MUST failed, \d+ SHOULD failed, \d+ MAY failed, "
                         r"\d+ requirements? skipped, \d+ errors, 0 not applicable", last), last
-    assert before[-2].startswith("runtime-spec 1.3.0 (newest): ")
-    assert before[-1].startswith("command-line-interface 1.0.1: ") and before[-1].endswith("(counted: --judge-cli)")
+    assert before[-3].startswith("runtime-spec 1.3.0 (newest): ")
+    assert before[-2].startswith("command-line-interface 1.0.1: ") and before[-2].endswith("(counted: --judge-cli)")
+    assert before[-1].startswith("runc compatibility 1.5.1: ") and before[-1].endswith("(counted: --judge-runc-compat)")
     verdict = runc_run.report["verdict"]
     assert last.startswith(f"ocitest: {verdict.upper()}")
     assert runc_run.exit == {"red": 1, "yellow": 0, "green": 0}[verdict]
@@ -54,8 +56,8 @@ def test_the_json_report_follows_the_contract(runc_run):
     for req in report["requirements"]:
         assert req["level"] in ("MUST", "SHOULD", "MAY")
         assert req["outcome"] in ("pass", "fail", "skip", "error")  # not-run: none at all; not-applicable: at 1.3.0
-        assert re.fullmatch(r"https://github\.com/opencontainers/(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs)"
-                            r"/[\w-]+\.md#[\w-]+", req["reference"]), req["reference"]
+        assert re.fullmatch(r"https://github\.com/opencontainers/(runtime-spec/blob/v1\.3\.0|runtime-tools/blob/v0\.9\.0/docs|runc/blob/v1\.(5\.1|1\.5)/man)"
+                            r"/[\w.-]+\.md#[\w-]+", req["reference"]), req["reference"]
     for test in report["tests"]:
         assert test["outcome"] in ("pass", "fail", "skip", "error") and test["requirements"]
         for call in test["calls"]:

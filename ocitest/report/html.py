@@ -47,7 +47,7 @@ _OUTCOME_WORD = {"pass": "pass", "fail": "fail", "skip": "skipped", "error": "er
                  "not-applicable": "n/a (newer than the release judged)", "not-run": "not-run"}
 #: The scopes of ``verdicts``, in order, as the page names them.
 _SCOPE_NAMES = (("runtime-spec", "runtime-spec"), ("runtime-spec-newest", "runtime-spec"),
-                ("command-line-interface", "command-line-interface"))
+                ("command-line-interface", "command-line-interface"), ("runc-compatibility", "runc compatibility"))
 
 
 def render(report: dict) -> str:
@@ -176,8 +176,8 @@ def _failed(requirements: list[dict]) -> str:
             f'{_basis_links(req)}</td><td class="msg">{esc(message)}</td></tr>')
     return ('<section id="failed"><h2>What failed, most severe first</h2>'
             '<p class="meaning">Failed MUSTs, then SHOULDs and MAYs, then what the harness could not decide; '
-            'each links to its evidence below; the command-line-interface document\'s last, since it has a '
-            'verdict of its own. Every requirement, by spec section, follows.</p>'
+            'each links to its evidence below; the command-line-interface document\'s and runc compatibility\'s '
+            'last, since each has a verdict of its own. Every requirement, by spec section, follows.</p>'
             '<table class="failed"><thead><tr><th>outcome</th><th>level</th><th>requirement</th><th>summary</th>'
             f'<th>what the runtime did</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
 

@@ -45,7 +45,7 @@ def summarize(results: list[RequirementResult], write: Write, *, sections: bool 
                      key=lambda r: (r.requirement.scope != RUNTIME_SPEC, *severity(r.outcome, r.requirement.level)))
     if failing:
         write("")
-        write("failing requirements (MUST first; the command-line-interface document's last):", bold=True)
+        write("failing requirements (MUST first; those with a verdict of their own last):", bold=True)
         for r in failing:
             req = r.requirement
             color = {"red": r.outcome == "fail" and req.level == "MUST",
