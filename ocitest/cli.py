@@ -228,7 +228,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         reports = [reading.load(path) for path in args.reports]
     except reading.BadReport as problem:
         return _usage_error(str(problem))
-    print(matrix.render_text(reports))
+    print(matrix.render_commands_markdown(reports) if args.commands else matrix.render_text(reports))
     if args.html:
         try:
             Path(args.html).write_text(matrix.render_html(reports))
@@ -257,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     matrix = sub.add_parser("matrix", help="requirements x runtimes, from several JSON reports")
     matrix.add_argument("reports", nargs="+", metavar="REPORT.json")
     matrix.add_argument("--html", metavar="FILE", help="also write the matrix as a self-contained HTML file")
+    matrix.add_argument("--commands", action="store_true",
+                        help="print runc compatibility instead: commands x runtimes, as a Markdown table")
     return parser
 
 

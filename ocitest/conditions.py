@@ -260,6 +260,14 @@ def _host_tool(ctx: Context, tool: str, package: str, purpose: str = "") -> str 
     return f"needs `{tool}` ({package}) on the host{f' {purpose}' if purpose else ''}"
 
 
+@condition("criu")
+def _criu(ctx: Context) -> str | None:
+    """CRIU works on this host (``criu check``), which a runtime's checkpoint and restore need."""
+    if ctx.option("ocitest_rootless", False):
+        return "a rootless run cannot checkpoint with CRIU (it needs CAP_SYS_ADMIN on the host)"
+    return support.criu_problem()
+
+
 @condition("machine_in")
 def _machine_in(ctx: Context, what: str, *machines: str) -> str | None:
     """The host's machine (uname -m) is one the check has data for."""

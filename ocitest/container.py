@@ -302,9 +302,10 @@ class Container:
         return process
 
     def exec(self, process: dict, *, detach: bool = True, console: bool = False, pidfd_socket: str | None = None,
-             check: bool = True) -> ExecProcess:
-        """``exec --process FILE [--console-socket S] [--detach --pid-file P] ID`` with pipes of the
-        caller's as stdio (execprocess.py); a failed call is a violation unless ``check=False``."""
+             options: tuple[str, ...] = (), at: tuple[tuple[int, int], ...] = (), check: bool = True) -> ExecProcess:
+        """``exec --process FILE [OPTIONS] [--console-socket S] [--detach --pid-file P] ID`` with pipes of
+        the caller's as stdio (execprocess.py), and ``at`` descriptors at their numbers (``Wiring.at``);
+        a failed call is a violation unless ``check=False``."""
         self.prerequisites.require("exec")
         serial = len(self.execs) + 1
         spec = process_file(self.bundle.path, f"exec-{serial}")
@@ -316,11 +317,13 @@ class Container:
             console_socket = ConsoleSocket(self.bundle.path / f"exec-{serial}.sock")
             socket_path = console_socket.path
         stdio = Stdio()
+        process_end = ExecProcess(stdio, pid_file, self._bounded, console=console_socket)
+        self.execs.append(process_end)
         stdin, stdout, stderr = stdio.child_fds()
         try:
             call = self.runtime.exec(self.id, process_file=spec, console_socket=socket_path, pidfd_socket=pidfd_socket,
-                                     detach=detach, pid_file=pid_file if detach else None,
-                                     wiring=Wiring(stdin=stdin, stdout=stdout, stderr=stderr),
+                                     options=options, detach=detach, pid_file=pid_file if detach else None,
+                                     wiring=Wiring(stdin=stdin, stdout=stdout, stderr=stderr, at=at),
                                      timeout=None if detach else self.timeouts.wait)
         finally:
             stdio.close_child_ends()
@@ -328,8 +331,7 @@ class Container:
         if detach:
             call.stdout, call.stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
             call.note = "stdout/stderr: what the runtime left in the exec'd process's stdio pipes"
-        process_end = ExecProcess(call, stdio, pid_file, self._bounded, console=console_socket)
-        self.execs.append(process_end)
+        process_end.call = call
         if call.ok and detach:
             process_end.watch_pid_file()
         if check and not call.ok:
@@ -353,6 +355,32 @@ class Container:
             self._watch_container_process()
         if check and not call.ok:
             raise Violation(f"run failed: {call.describe()}")
+        return call
+
+    def checkpoint(self, image: Path, work: Path) -> Call:
+        """``checkpoint`` into ``image`` (a folder in the bundle, removed with it); the program stops."""
+        image.mkdir(exist_ok=True)
+        work.mkdir(exist_ok=True)
+        return self.runtime.checkpoint(self.id, image, work)
+
+    def restore(self, image: Path, work: Path) -> Call:
+        """``restore --detach`` from ``image`` with new stdio pipes of the caller's (as an engine restores
+        into new pipes); the restored program is watched as the container process."""
+        if self.watch is not None:
+            self.watch.close()
+            self.watch = None
+        self.stdio.close()
+        self.stdio = Stdio()
+        stdin, stdout, stderr = self.stdio.child_fds()
+        self.pid_file.unlink(missing_ok=True)
+        self.live.add(self)
+        call = self.runtime.restore(self.id, self.bundle.path, image, work, pid_file=self.pid_file,
+                                    wiring=Wiring(stdin=stdin, stdout=stdout, stderr=stderr))
+        self.stdio.close_child_ends()
+        self.created = self.started = call.ok
+        self.deleted = self.deleted and not call.ok
+        if call.ok:
+            self._watch_container_process()
         return call
 
     def pause(self, *, check: bool = True) -> Call:
@@ -448,9 +476,11 @@ class Container:
         watch = self.watch
         assert watch is not None
         deadline = Deadline(limit)
+        handled: set[int] = set()  # exited, though not ours to reap (under a runtime's own daemon)
         while True:
             pending = {e.watch.fd: e.watch for e in self.execs
-                       if e.watch is not None and e.watch.fd is not None and e.watch.status is None}
+                       if e.watch is not None and e.watch.fd is not None and e.watch.status is None
+                       and e.watch.fd not in handled}
             if not pending or not watch.alive():
                 return watch.wait(deadline.remaining())
             ready = readable([watch._pidfd(), *pending], deadline.remaining())
@@ -459,6 +489,7 @@ class Container:
             for fd in ready:
                 if fd in pending:
                     pending[fd].wait(0, "the exec'd process")
+                    handled.add(fd)
 
     def read_until(self, marker: str, timeout: float | None = None) -> str:
         """Wait until the container printed ``marker`` on stdout; all of stdout so far."""
@@ -586,6 +617,9 @@ class Container:
         self.stdio.close_stdin()
         works, hangs = self.prerequisites.works, self.prerequisites.hangs
         try:
+            for process in self.execs:
+                if process.watch is None and process.pid_file.exists():
+                    process.watch_pid_file()  # started by an exec call cut short: reaped while init is awaited
             if self.paused:
                 # A frozen process takes no signal until thawed (cgroup v1): resume before the kill.
                 self.runtime.resume(self.id)

@@ -29,10 +29,12 @@ Bounded = Callable[[str, "float | None", Callable[[float], T]], T]
 class ExecProcess:
     """One exec'd process as the caller holds it; ``close()`` leaves nothing running or open."""
 
-    call: Call
     stdio: Stdio
     pid_file: Path
     bounded: Bounded
+    #: The exec call; None while it runs (the process is tracked from before the call, so that an
+    #: interrupted call's program is still found through the pid file and ended).
+    call: Call | None = None
     console: ConsoleSocket | None = None
     pid: int | None = None
     watch: ProcessWatch | None = None
@@ -53,8 +55,9 @@ class ExecProcess:
     def wait_exit(self, timeout: float | None = None) -> ExitStatus | None:
         """The exec'd program's exit status (None: the pid is not the caller's child to reap)."""
         if self.watch is None:
+            how = self.call.describe() if self.call is not None else "the exec call did not return"
             raise Violation(f"no exec'd process to wait for: the pid file {self.pid_file} named no live process "
-                            f"({self.call.describe()})")
+                            f"({how})")
         watch = self.watch
         return self.bounded("exit", timeout, lambda limit: watch.wait(limit, "the exec'd process"))
 
@@ -77,6 +80,8 @@ class ExecProcess:
 
     def close(self) -> None:
         """Kill the process if it still runs (its pidfd: never a reused pid), reap it, close every end."""
+        if self.watch is None and self.pid_file.exists():
+            self.watch_pid_file()  # an exec cut short (Ctrl-C, a timeout) may still have started it
         watch = self.watch
         if watch is not None and watch.fd is not None:
             if watch.alive():

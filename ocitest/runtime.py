@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cgroupdriver import choose as choose_driver
-from .errors import RuntimeTimeout
+from .errors import RuntimeTimeout, Violation
 from .events import Operation, Step
 from .profile import Profile, guess_profile, load_profile
 from .stalls import Stalls
@@ -60,6 +60,13 @@ class Call:
 
     def command(self) -> str:
         return shlex.join(self.argv)
+
+    def printed_json(self) -> object:
+        """What the call printed on stdout, as JSON; output that is no JSON is a Violation naming the call."""
+        try:
+            return json.loads(self.stdout)
+        except ValueError:
+            raise Violation(f"`{self.command()}` printed no JSON: {self.stdout[:300]!r}") from None
 
     def describe(self) -> str:
         """One line for a failure message: the command, how it ended, the runtime's last words."""
@@ -101,6 +108,9 @@ class Wiring:
     cwd: str | os.PathLike | None = None
     env: dict[str, str] | None = None
     inherited: tuple[int, ...] = ()
+    #: Descriptors the process gets at other numbers: ``((3, fd), (4, other))`` puts ``fd`` at 3, as a
+    #: service manager hands sockets over (``--preserve-fds``). Not together with ``inherited``.
+    at: tuple[tuple[int, int], ...] = ()
     #: The runtime process's own ``oom_score_adj``, written between fork and exec: a check of what a
     #: container inherits needs a caller whose value differs from what a runtime would set anyway
     #: (0). Only the child's value changes, never the harness's; checks raise it above the harness's
@@ -184,13 +194,15 @@ def _as_caller(wiring: Wiring) -> Callable[[], None] | None:
     Everything is prepared before the fork, and the child only makes system calls (personality(2),
     a write to /proc): preexec_fn runs in the child of a process with threads, where little is safe.
     """
-    if wiring.oom_score_adj is None and wiring.personality is None:
+    if wiring.oom_score_adj is None and wiring.personality is None and not wiring.at:
         return None
     oom = None if wiring.oom_score_adj is None else str(wiring.oom_score_adj).encode()
     persona = None if wiring.personality is None else PERSONALITIES[wiring.personality]
     libc = ctypes.CDLL(None, use_errno=True) if persona is not None else None
 
     def become() -> None:
+        for number, fd in wiring.at:
+            os.dup2(fd, number)
         if libc is not None and libc.personality(persona) == -1:
             raise OSError(ctypes.get_errno(), f"personality({wiring.personality})")
         if oom is not None:
@@ -211,7 +223,11 @@ def _spawn(argv: list[str], wiring: Wiring) -> subprocess.Popen:
         stdin=subprocess.DEVNULL if wiring.stdin is None else wiring.stdin,
         stdout=subprocess.PIPE if wiring.stdout is None else wiring.stdout,
         stderr=subprocess.PIPE if wiring.stderr is None else wiring.stderr,
-        cwd=wiring.cwd, env=wiring.env, start_new_session=True, close_fds=True, pass_fds=wiring.inherited,
+        cwd=wiring.cwd, env=wiring.env, start_new_session=True,
+        # Descriptors put at their numbers by ``become`` (dup2 clears close-on-exec) must survive
+        # close_fds, which runs after it: without close_fds only inheritable descriptors pass, and the
+        # harness opens every other one close-on-exec (Python's default).
+        close_fds=not wiring.at, pass_fds=wiring.inherited,
         preexec_fn=_as_caller(wiring),
     )
 
@@ -245,6 +261,61 @@ def run_command(argv: list[str], *, timeout: float, wiring: Wiring | None = None
         timed_out=not exited,
         operation=operation,
     )
+
+
+class Streaming:
+    """A runtime call that keeps running and printing (``events``): its output is read as it comes, and
+    ``end()`` kills its whole session, reaps it and records it as a Call. It never outlives its test:
+    the caller ends it in a ``finally``."""
+
+    def __init__(self, argv: list[str], operation: Operation, record: list[Event]) -> None:
+        self.argv = argv
+        self.operation = operation
+        self.record = record
+        self.started = time.monotonic()
+        self.running = _Running(_spawn(argv, Wiring()))
+        self.call: Call | None = None
+
+    def text(self) -> str:
+        return self.running.text("stdout")
+
+    def read_until(self, marker: str, timeout: float) -> str:
+        """Wait until the call printed ``marker`` on stdout; all its stdout so far. An exit before
+        it is an AssertionError, no marker in time a RuntimeTimeout."""
+        deadline = Deadline(timeout)
+        fds = list(self.running.buffers)
+        while marker not in self.text():
+            ready = readable([self.running.pidfd, *fds], deadline.remaining())
+            if not ready:
+                raise RuntimeTimeout(f"`{shlex.join(self.argv)}` did not print {marker!r} within {timeout:g} s; "
+                                     f"it printed {self.text()[-500:]!r}")
+            for fd in [fd for fd in ready if fd in fds]:
+                data, eof = read_available(fd)
+                self.running.buffers[fd] += data
+                if eof:
+                    fds.remove(fd)
+            if self.running.pidfd in ready and not [fd for fd in ready if fd in fds]:
+                for fd in fds:
+                    self.running.buffers[fd] += read_available(fd)[0]
+                if marker not in self.text():
+                    raise AssertionError(f"`{shlex.join(self.argv)}` ended without printing {marker!r}: "
+                                         f"{self.text()[-500:]!r} (stderr {self.running.text('stderr')[:300]!r})")
+        return self.text()
+
+    def end(self) -> Call:
+        """Kill the call if it still runs, reap it, and record what it printed (once)."""
+        if self.call is None:
+            self.running.end()
+            self.call = Call(list(self.argv), self.running.proc.returncode, self.text(), self.running.text("stderr"),
+                             time.monotonic() - self.started, operation=self.operation,
+                             note="a streaming call, ended by the harness")
+            self.record.append(self.call)
+        return self.call
+
+
+def _passed(wiring: Wiring) -> tuple[int, ...]:
+    """The descriptor numbers a call's process got beyond stdio (for the record)."""
+    return (*wiring.inherited, *(number for number, _ in wiring.at))
 
 
 def _stdin_kind(wiring: Wiring, container_stdio: bool) -> str:
@@ -300,7 +371,7 @@ class Runtime:
         wiring = wiring or Wiring()
         if operation is None:
             operation = Operation(cwd=_folder(wiring.cwd), stdin=_stdin_kind(wiring, False),
-                                  inherited=wiring.inherited, oom_score_adj=wiring.oom_score_adj,
+                                  inherited=_passed(wiring), oom_score_adj=wiring.oom_score_adj,
                                   personality=wiring.personality)
         limit, cut_short = self.timeout if timeout is None else timeout, False
         # A call with a limit of the test's own is not counted: its time is part of what it checks.
@@ -352,7 +423,7 @@ class Runtime:
             args.append(container_id)
         operation = Operation(
             "create", container_id, cwd=_folder(wiring.cwd), bundle=_folder(Path(wiring.cwd or ".") / (bundle or "")),
-            stdin=_stdin_kind(wiring, container_stdio), inherited=wiring.inherited,
+            stdin=_stdin_kind(wiring, container_stdio), inherited=_passed(wiring),
             console="" if console_socket is None else "fd" if isinstance(console_socket, int) else "path",
             oom_score_adj=wiring.oom_score_adj, personality=wiring.personality,
         )
@@ -427,11 +498,30 @@ class Runtime:
                          operation=Operation("run", container_id, bundle=_folder(bundle),
                                              stdin=_stdin_kind(wiring, True)))
 
+    def checkpoint(self, container_id: str, image: str | os.PathLike, work: str | os.PathLike) -> Call:
+        """``checkpoint --image-path I --work-path W ID`` (go-runc's order; the container stops)."""
+        return self.call("checkpoint", "--image-path", str(image), "--work-path", str(work), container_id,
+                         operation=Operation("checkpoint", container_id))
+
+    def restore(self, container_id: str, bundle: str | os.PathLike, image: str | os.PathLike,
+                work: str | os.PathLike, *, pid_file: str | os.PathLike, wiring: Wiring | None = None) -> Call:
+        """``restore --image-path I --work-path W --detach --pid-file P --bundle B ID`` (go-runc's order)."""
+        wiring = wiring or Wiring()
+        return self.call("restore", "--image-path", str(image), "--work-path", str(work), "--detach",
+                         "--pid-file", str(pid_file), "--bundle", str(bundle), container_id, wiring=wiring,
+                         operation=Operation("restore", container_id, bundle=_folder(bundle),
+                                             stdin=_stdin_kind(wiring, True)))
+
     def offers(self, command: str, option: str) -> bool:
         """Whether ``COMMAND --help`` lists ``option``: how a check of an optional option learns that the
         runtime claims it (runc prints usage for ``--help`` of every command)."""
         call = self.call(command, "--help")
         return option in call.stdout + call.stderr
+
+    def events_stream(self, container_id: str, interval: int = 1) -> Streaming:
+        """``events --interval=Ns ID`` (go-runc Events), running until ``end()``."""
+        return Streaming(self.argv("events", f"--interval={interval}s", container_id),
+                         Operation("events", container_id), self.events)
 
     def pause(self, container_id: str) -> Call:
         return self.call("pause", container_id, operation=Operation("pause", container_id))

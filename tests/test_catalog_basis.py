@@ -59,7 +59,8 @@ def test_a_keywordless_must_names_its_basis():
     missing, not_start = [], []
     for document, entry in entries():
         # The side scopes' documents (runtime-tools' CLI, runc's manual) set their own levels.
-        if document in ("command-line-interface.md", "runc-compatibility") or entry["level"] != "MUST" or entry.get("census"):
+        if (document in ("command-line-interface.md", "runc-compatibility") or entry["level"] != "MUST"
+                or entry.get("census")):
             continue
         if entry["id"] in NO_BASIS:
             assert not entry.get("basis"), f"{entry['id']} is listed as needing no basis, yet has one"

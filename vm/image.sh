@@ -15,7 +15,7 @@ root=$work/root
 suite=bookworm
 packages=(
   systemd systemd-sysv dbus dbus-user-session libpam-systemd udev kmod linux-image-amd64
-  runc crun busybox-static golang-github-opencontainers-specs-dev
+  runc crun criu iptables busybox-static golang-github-opencontainers-specs-dev
   python3 python3-venv iproute2 util-linux uidmap
 )
 

@@ -32,6 +32,32 @@ LOOP_MAJOR = 7
 # -- kernel -----------------------------------------------------------------------------------
 
 
+@cache
+def criu_problem() -> str | None:
+    """Why CRIU cannot checkpoint on this host (None: ``criu check`` passes). Asked once per process.
+
+    criu has to know the running kernel (its vdso, its features): an old criu on a newer kernel
+    fails its own check, and a runtime's checkpoint then fails whatever the runtime does.
+    """
+    criu = shutil.which("criu")
+    if criu is None:
+        return "no `criu` on the host (Debian: criu)"
+    # criu locks a container's own network namespace with these while it dumps, and fails without them.
+    lacking = [tool for tool in ("iptables-restore", "ip6tables-restore") if shutil.which(tool) is None]
+    if lacking:
+        return f"CRIU needs {' and '.join(lacking)} to lock a container's network while it dumps (Debian: iptables)"
+    try:
+        checked = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`criu check` did not run: {exc}"
+    if checked.returncode == 0:
+        return None
+    # "Error (criu/vdso.c:613): vdso: Failed to fill self vdso symtable": the words after the location.
+    errors = [line.split("): ", 1)[-1].strip() for line in (checked.stderr + checked.stdout).splitlines()
+              if line.startswith("Error") and "exited, status" not in line]
+    return f"`criu check` fails on this host: {'; '.join(errors[:2]) or f'exit {checked.returncode}'}"
+
+
 def kernel_at_least(major: int, minor: int) -> bool:
     parts = platform.release().split(".")
     try:

@@ -207,3 +207,53 @@ def _row(row: Row) -> str:
             f'<td data-sort="{level_rank}"><span class="level {esc(row.level)}">{esc(row.level)}</span></td>'
             + "".join(cells) + f'<td class="summary">{inline_code(row.summary)}</td></tr>')
 
+
+
+# -- commands x runtimes: the runc-compatibility scope per command, as a Markdown table ---------------
+
+#: The scope the command table is about.
+COMPAT_SCOPE = "runc-compatibility"
+
+
+def command_cell(entries: list[dict]) -> str:
+    """One runtime's outcomes of one command's requirements: ``pass`` when all pass, else the counts,
+    failed ones first with their level (``fail (MUST 1), pass 3``)."""
+    if not entries:
+        return ABSENT
+    outcomes = [str(e.get("outcome")) for e in entries]
+    if all(o == "pass" for o in outcomes):
+        return "pass"
+    failed = [str(e.get("level")) for e in entries if e.get("outcome") == "fail"]
+    parts = []
+    if failed:
+        levels = ", ".join(f"{level} {failed.count(level)}" for level in ("MUST", "SHOULD", "MAY") if level in failed)
+        parts.append(f"**fail** ({levels})")
+    for outcome, word in (("error", "error"), ("pass", "pass"), ("skip", "skipped"), ("not-applicable", "n/a"),
+                          ("not-run", "not run")):
+        if outcome in outcomes:
+            parts.append(f"{outcomes.count(outcome)} {word}")
+    return ", ".join(parts)
+
+
+def render_commands_markdown(reports: list[dict]) -> str:
+    """The runc-compatibility requirements grouped by command (their section), one column per report:
+    what a runtime's README shows as its compatibility with the runc command line engines call."""
+    names = labels(reports)
+    groups: dict[str, list[list[dict]]] = {}
+    for index, report in enumerate(reports):
+        for req in report.get("requirements") or []:
+            if req.get("scope") != COMPAT_SCOPE:
+                continue
+            command = str(req.get("section") or "").split("#", 1)[-1]
+            groups.setdefault(command, [[] for _ in reports])[index].append(req)
+    if not groups:
+        return "(no runc-compatibility requirements in these reports)"
+    out = ["| command | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for command, per_report in groups.items():
+        out.append(f"| {command} | " + " | ".join(command_cell(entries) for entries in per_report) + " |")
+    verdicts = []
+    for report in reports:
+        scope = (report.get("verdicts") or {}).get(COMPAT_SCOPE) or {}
+        verdicts.append(str(scope.get("verdict", ABSENT)).upper())
+    out.append("| **verdict** | " + " | ".join(verdicts) + " |")
+    return "\n".join(out)

@@ -28,6 +28,13 @@ def running(new_container, *before: str):
     return container.launch()
 
 
+def exec_reporting_identity(new_container, **changes) -> dict[str, list[str]]:
+    """Exec a process with ``changes`` to the container's own that reports who it is; what it reported."""
+    container = running(new_container)
+    execd = container.exec(container.process_spec(probe.sh(*probe.report_identity()), **changes))
+    return probe.facts(execd.output())
+
+
 @requirement("compat.exec-process-file")
 def test_exec_runs_exactly_the_process_file(new_container):
     container = running(new_container)
@@ -64,15 +71,8 @@ def test_exec_joins_every_namespace_and_the_cgroup_of_the_container(new_containe
 @requirement("compat.exec-process-identity")
 @needs("privileged", "run an exec'd program as 1000:1000 (only the caller's uid is mapped, as 0)")
 def test_exec_applies_the_user_and_capabilities_of_the_process_file(new_container):
-    container = running(new_container)
-    process = container.process_spec(
-        probe.sh(*probe.report_identity()),
-        user={"uid": 1000, "gid": 1000, "additionalGids": [2000]},
-        capabilities={"bounding": ["CAP_KILL"]},
-        noNewPrivileges=False,
-    )
-    execd = container.exec(process)
-    seen = probe.facts(execd.output())
+    seen = exec_reporting_identity(new_container, user={"uid": 1000, "gid": 1000, "additionalGids": [2000]},
+                                   capabilities={"bounding": ["CAP_KILL"]}, noNewPrivileges=False)
     assert seen.get("ids") == ["1000:1000:1000 2000"], f"uid:gid:groups of the exec'd program: {seen.get('ids')}"
     bounding = int((seen.get("CapBnd") or ["-1"])[0], 16)
     assert bounding == 1 << 5, f"the bounding set was to be CAP_KILL alone; the exec'd program has {bounding:#x}"
@@ -85,11 +85,7 @@ def test_exec_applies_the_user_and_capabilities_of_the_process_file(new_containe
 
 @requirement("compat.exec-process-identity")
 def test_exec_applies_the_rlimits_of_the_process_file(new_container):
-    container = running(new_container)
-    process = container.process_spec(probe.sh(*probe.report_identity()),
-                                      rlimits=[{"type": "RLIMIT_NOFILE", "soft": 101, "hard": 102}])
-    execd = container.exec(process)
-    seen = probe.facts(execd.output())
+    seen = exec_reporting_identity(new_container, rlimits=[{"type": "RLIMIT_NOFILE", "soft": 101, "hard": 102}])
     assert seen.get("nofile") == ["101 102"], (
         f"RLIMIT_NOFILE soft 101, hard 102 asked (the container process has 1024); the exec'd program has "
         f"soft and hard {seen.get('nofile')}")

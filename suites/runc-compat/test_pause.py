@@ -65,7 +65,11 @@ def tick_again(container, execd) -> dict[str, str]:
 def test_pause_stops_every_process_of_the_container(new_container):
     container, execd = ticking(new_container)
     held = pause_for_a_while(container)
-    seen = tick_again(container, execd)
+    try:
+        seen = tick_again(container, execd)
+    except RuntimeTimeout:
+        pytest.skip("cannot judge this: after resume the processes did not run again (judged by "
+                    "compat.resume-thaws-all)")
     ran = {}
     for name, output in seen.items():
         ticks = probe.ticks(output, name)

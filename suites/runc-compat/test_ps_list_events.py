@@ -8,7 +8,9 @@ https://github.com/opencontainers/runc/blob/v1.5.1/man/runc-events.8.md
 import json
 import os
 
-from ocitest import needs, probe, requirement
+import pytest
+
+from ocitest import RuntimeTimeout, needs, probe, requirement
 from ocitest.host import namespace
 
 VISIBLE = needs("program_visible_from_host")
@@ -50,10 +52,7 @@ def test_list_gives_each_container_as_state_does(new_container, runtime):
     state = container.state()
     call = runtime.list_json()
     assert call.ok, f"list failed: {call.describe()}"
-    try:
-        entries = json.loads(call.stdout)
-    except ValueError:
-        raise AssertionError(f"`{call.command()}` printed no JSON: {call.stdout[:300]!r}") from None
+    entries = call.printed_json()
     assert isinstance(entries, list), f"`{call.command()}` printed {type(entries).__name__}, not an array"
     mine = [e for e in entries if isinstance(e, dict) and e.get("id") == container.id]
     assert len(mine) == 1, f"list names the running container {container.id} {len(mine)} times: {call.stdout[:500]!r}"
@@ -79,3 +78,36 @@ def test_events_stats_prints_one_stats_event_and_exits(new_container, runtime):
     data = event.get("data")
     missing = [key for key in ("cpu", "memory", "pids") if not isinstance((data or {}).get(key), dict)]
     assert not missing, f"the stats event has no {missing} figures: {lines[0][:300]!r}"
+
+
+@requirement("compat.events-oom")
+@needs("cgroup_controller", "memory")
+@needs("own_cgroup", "create a cgroup for the container and limit its memory")
+def test_events_reports_the_container_going_past_its_memory_limit(new_container, new_bundle, runtime):
+    bundle = new_bundle()
+    # On "go", dd takes a 64 MiB buffer and fills it, far past the 16 MiB limit, in one read.
+    container = new_container(probe.sh(probe.say("ready"), "read -r go",
+                                       "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null",
+                                       probe.say("survived")),
+                              bundle=bundle)
+    bundle.use_cgroups_path(f"/{container.id}")
+    bundle.config["linux"].setdefault("resources", {})["memory"] = {"limit": 16 * 1024 * 1024}
+    container.launch_unless_refused("linux.resources.memory.limit")
+    stream = runtime.events_stream(container.id)
+    try:
+        try:
+            stream.read_until('"type":"stats"', container.timeouts.wait)
+        except AssertionError as exc:
+            if not runtime.events_stats(container.id).ok:
+                pytest.skip(f"cannot judge this: the runtime has no working `events` ({exc}; judged by "
+                            "compat.events-stats)")
+            raise AssertionError(f"`events --stats` works, but the stream as go-runc asks for it does not: "
+                                 f"{exc}") from None
+        container.stdio.write(b"go\n")
+        container.wait_exit()
+        try:
+            stream.read_until('"type":"oom"', container.timeouts.wait)
+        except (AssertionError, RuntimeTimeout) as exc:
+            raise AssertionError(f"the container went past its memory limit and was OOM-killed, yet {exc}") from None
+    finally:
+        stream.end()

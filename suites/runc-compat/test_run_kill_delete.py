@@ -1,12 +1,17 @@
-"""run, kill --all, kill with a signal number, delete --force: the engines' way of starting and ending.
+"""run, kill --all, kill with a signal number, delete --force, checkpoint and restore: the engines' way of
+starting, ending and moving a container.
 
 https://github.com/opencontainers/runc/blob/v1.5.1/man/runc-run.8.md
 https://github.com/opencontainers/runc/blob/v1.1.5/man/runc-kill.8.md (the last manual with --all)
 https://github.com/opencontainers/runc/blob/v1.5.1/man/runc-delete.8.md
+https://github.com/opencontainers/runc/blob/v1.5.1/man/runc-checkpoint.8.md
+https://github.com/opencontainers/runc/blob/v1.5.1/man/runc-restore.8.md
 """
 
 import os
 import signal
+
+import pytest
 
 from ocitest import RuntimeTimeout, needs, probe, readable, requirement
 
@@ -44,7 +49,7 @@ def test_kill_all_ends_every_process_of_a_container_in_the_host_pid_namespace(ne
         "sh -c 'echo ocitest:child $$; exec sleep 1000' </dev/null &"))
     linux = container.bundle.config["linux"]
     linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] != "pid"]
-    container.launch()
+    container.launch_unless_refused("a container in the host's PID namespace")
     child = int(probe.facts(container.read_until("ocitest:child "))["child"][0])
     child_fd = os.pidfd_open(child)
     try:
@@ -88,3 +93,44 @@ def test_delete_force_ends_a_running_container_and_forgets_it(new_container, run
     container.wait_exit()
     after = runtime.state(container.id)
     assert after.failed, f"after delete --force the runtime still knows the container: {after.describe()}"
+
+
+def criu_errors(log) -> str:
+    """The error lines of a CRIU log the runtime left in the work folder (what CRIU itself said)."""
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if "Error" in line]
+    except OSError:
+        return ""
+    return f"; CRIU's {log.name}: " + " | ".join(lines[-4:]) if lines else ""
+
+
+@requirement("compat.checkpoint-restore")
+@needs("criu")
+def test_a_restored_program_goes_on_with_its_memory_and_open_files(new_container, runtime):
+    if not runtime.offers("checkpoint", "--image-path"):
+        pytest.skip("the runtime's `checkpoint --help` does not list --image-path: not claimed")
+    # The count lives in the shell's memory; fd 3 stays open on a file of the exchange folder.
+    container = new_container(probe.sh(
+        f"exec 3>>{probe.EXCHANGE_DIR}/counted", "i=0",
+        f'while read -r line; do i=$((i+1)); echo $i >&3; {probe.say("count", "$i $(readlink /proc/$$/fd/3)")}; done'))
+    container.create()
+    container.start()
+    container.stdio.write(b"one\n")
+    before = probe.facts(container.read_until("ocitest:count 1 "))["count"][0].split()[1]
+    image, work = container.bundle.path / "checkpoint", container.bundle.path / "criu-work"
+    call = container.checkpoint(image, work)
+    assert call.ok, f"checkpoint of a running container failed: {call.describe()}{criu_errors(work / 'dump.log')}"
+    container.wait_exit()
+    container.delete(check=False)
+    call = container.restore(image, work)
+    assert call.ok, f"restore from the checkpoint failed: {call.describe()}{criu_errors(work / 'restore.log')}"
+    container.stdio.write(b"two\n")
+    try:
+        out = container.read_until("ocitest:count ")
+    except RuntimeTimeout:
+        raise AssertionError("the restored program does not read its new stdin or write its new stdout") from None
+    count = probe.facts(out)["count"][0].split()
+    assert count[0] == "2", f"the restored program counted {count[0]}: its memory (1 before) was not restored"
+    assert count[1] == before, f"fd 3 was {before} before the checkpoint, {count[1]} after the restore"
+    written = container.exchange_file("counted").read_text()
+    assert written == "1\n2\n", f"the file the program held open has {written!r}, not the counts 1 and 2"

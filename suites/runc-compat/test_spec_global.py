@@ -6,11 +6,9 @@ https://github.com/opencontainers/runc/blob/v1.5.1/man/runc.8.md
 https://github.com/opencontainers/runc/blob/v1.5.1/man/runc-create.8.md
 """
 
-import dataclasses
 import fcntl
 import json
 import os
-import sys
 
 import pytest
 
@@ -98,39 +96,87 @@ def test_create_no_pivot_still_gives_the_rootfs(new_container, runtime):
         "with --no-pivot the program's / is not the bundle's rootfs")
 
 
-#: Runs as create's process: moves the descriptors it is given to 3 and 4, then becomes the runtime.
-TRAMPOLINE = ("import os, sys\n"
-              "a, b = int(sys.argv[1]), int(sys.argv[2])\n"
-              "if os.path.exists(f'/proc/self/fd/{a}') and os.path.exists(f'/proc/self/fd/{b}'):\n"
-              "    os.dup2(a, 3); os.dup2(b, 4); os.close(a); os.close(b)\n"
-              "os.execv(sys.argv[3], sys.argv[3:])\n")
+class HandedOver:
+    """Two pipes whose write ends the runtime gets as its fds 3 and 4 (``at``), as from a service manager;
+    ``seen()`` is what the program wrote through them."""
+
+    def __init__(self) -> None:
+        self.pipes = [os.pipe() for _ in range(2)]
+        # Above 9: putting them at 3 and 4 never overwrites one with the other.
+        self.high = [fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10) for _, w in self.pipes]
+        for _, w in self.pipes:
+            os.close(w)
+        self.at = ((3, self.high[0]), (4, self.high[1]))
+
+    def handed(self) -> None:
+        """After the call: only the program holds the write ends now (EOF comes when it ends)."""
+        for fd in self.high:
+            os.close(fd)
+        self.high = []
+
+    def seen(self) -> dict[int, bytes]:
+        got = {}
+        for n, (r, _) in zip((3, 4), self.pipes, strict=True):
+            set_nonblocking(r)
+            got[n] = read_available(r)[0]
+        return got
+
+    def close(self) -> None:
+        self.handed()
+        for r, _ in self.pipes:
+            os.close(r)
+
+
+#: What the program writes through its fds 3 and 4.
+THROUGH = [f"echo ocitest-through-fd{n} >&{n}" for n in (3, 4)]
+
+
+def through_3_and_4(got: dict[int, bytes], how: str) -> None:
+    missing = [n for n in (3, 4) if got.get(n) != f"ocitest-through-fd{n}\n".encode()]
+    assert not missing, f"with {how}, the program's fds {missing} are not the caller's 3 and 4: {got}"
 
 
 @requirement("compat.preserve-fds")
-def test_create_preserve_fds_passes_the_descriptors_on(new_container, runtime):
-    container = new_container(probe.sh(*[f'echo ocitest-through-fd{n} >&{n}' for n in (3, 4)]))
-    pipes = [os.pipe() for _ in range(2)]
-    high = [fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10) for _, w in pipes]  # above 9: 3 and 4 never clash
-    for _, w in pipes:
-        os.close(w)
-    container.runtime = dataclasses.replace(
-        runtime, path=sys.executable,
-        global_args=["-c", TRAMPOLINE, str(high[0]), str(high[1]), runtime.path, *runtime.global_args])
+def test_create_preserve_fds_passes_the_descriptors_on(new_container):
+    container = new_container(probe.sh(*THROUGH))
+    fds = HandedOver()
     try:
-        container.create(wiring=Wiring(inherited=tuple(high)), options=("--preserve-fds", "2"))
-    finally:
-        container.runtime = runtime
-        for fd in high:
-            os.close(fd)
-    got = {}
-    try:
+        try:
+            container.create(wiring=Wiring(at=fds.at), options=("--preserve-fds", "2"))
+        finally:
+            fds.handed()
         container.start()
         container.wait_exit()
-        for n, (r, _) in zip((3, 4), pipes, strict=True):
-            set_nonblocking(r)
-            got[n] = read_available(r)[0]
+        through_3_and_4(fds.seen(), "create --preserve-fds 2")
     finally:
-        for r, _ in pipes:
-            os.close(r)
-    missing = [n for n in (3, 4) if got.get(n) != f"ocitest-through-fd{n}\n".encode()]
-    assert not missing, f"with --preserve-fds 2, the program's fds {missing} are not the caller's 3 and 4: {got}"
+        fds.close()
+
+
+@requirement("compat.preserve-fds")
+def test_exec_preserve_fds_passes_the_descriptors_on(new_container):
+    container = new_container(probe.waiting())
+    container.launch()
+    fds = HandedOver()
+    try:
+        try:
+            execd = container.exec(container.process_spec(probe.sh(*THROUGH)), options=("--preserve-fds", "2"),
+                                   at=fds.at)
+        finally:
+            fds.handed()
+        execd.wait_exit()
+        through_3_and_4(fds.seen(), "exec --preserve-fds 2")
+    finally:
+        fds.close()
+
+
+@requirement("compat.features")
+def test_features_prints_the_features_structure(runtime, schemas):
+    call = runtime.call("features")
+    assert call.ok, f"features failed: {call.describe()}"
+    features = call.printed_json()
+    assert isinstance(features, dict), f"`{call.command()}` printed {type(features).__name__}, not an object"
+    missing = [key for key in ("ociVersionMin", "ociVersionMax") if not features.get(key)]
+    assert not missing, f"`{call.command()}` gives no {missing}"
+    if schemas.has_features_schema:
+        problems = schemas.features_errors(features)
+        assert not problems, f"what `features` printed is invalid against the features schema: {problems[:5]}"

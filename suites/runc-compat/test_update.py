@@ -13,7 +13,9 @@ from ocitest.host import cgroup_dir_of, controller_version, process_cgroups
 
 MiB = 1024 * 1024
 
-OWN_CGROUP = needs("own_cgroup", "create a cgroup for the container and change its limits")
+#: Every check here limits memory and pids in a cgroup of the container's own.
+pytestmark = [needs("cgroup_controller", "memory"), needs("cgroup_controller", "pids"),
+              needs("own_cgroup", "create a cgroup for the container and change its limits")]
 
 
 def read_limit(pid: int, controller: str) -> str:
@@ -35,9 +37,6 @@ def limited_container(new_container, new_bundle):
 
 
 @requirement("compat.update-resources")
-@needs("cgroup_controller", "memory")
-@needs("cgroup_controller", "pids")
-@OWN_CGROUP
 def test_update_from_stdin_changes_the_limits_in_the_cgroup(new_container, new_bundle):
     container = limited_container(new_container, new_bundle)
     container.update({"memory": {"limit": 96 * MiB}, "pids": {"limit": 50}})
@@ -47,9 +46,6 @@ def test_update_from_stdin_changes_the_limits_in_the_cgroup(new_container, new_b
 
 
 @requirement("compat.update-only-asked")
-@needs("cgroup_controller", "memory")
-@needs("cgroup_controller", "pids")
-@OWN_CGROUP
 def test_an_update_of_one_resource_leaves_the_others(new_container, new_bundle):
     container = limited_container(new_container, new_bundle)
     call = container.update({"memory": {"limit": 96 * MiB}}, check=False)
@@ -62,9 +58,6 @@ def test_an_update_of_one_resource_leaves_the_others(new_container, new_bundle):
 
 
 @requirement("compat.update-options")
-@needs("cgroup_controller", "memory")
-@needs("cgroup_controller", "pids")
-@OWN_CGROUP
 def test_update_options_change_the_limits_in_the_cgroup(new_container, new_bundle):
     container = limited_container(new_container, new_bundle)
     container.update(options=("--memory", str(80 * MiB), "--pids-limit", "60"))

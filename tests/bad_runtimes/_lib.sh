@@ -3,8 +3,14 @@
 # on the matching requirement and on nothing else.
 REAL=${OCITEST_REAL_RUNTIME:-runc}
 cmd=""
+skip_next=""
 for arg in "$@"; do
-  case "$arg" in -*) ;; *) cmd=$arg; break ;; esac
+  if [ -n "$skip_next" ]; then skip_next=""; continue; fi
+  case "$arg" in
+    --root|--log|--log-format|--criu) skip_next=1 ;;  # runc's global options that take a value
+    -*) ;;
+    *) cmd=$arg; break ;;
+  esac
 done
 # The container ID is the last argument of every lifecycle command except kill (ID SIGNAL).
 eval "id=\${$#}"
