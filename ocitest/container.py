@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +29,7 @@ from .errors import HarnessError, RuntimeTimeout, Violation
 from .events import Step, StepKind
 from .execprocess import ExecProcess, process_file
 from .host import container_cgroup_dirs, helpers_of, own_children, parent_of, process_alive, remove_cgroup_tree
+from .interrupt import deferred_interrupts
 from .lifecycle import NotJudged, Prerequisites
 from .runtime import Call, Runtime, Wiring
 from .waits import Deadline, ExitReaper, readable
@@ -114,10 +115,27 @@ class LiveContainers:
                     reaper.add_pid(pid)
         return reaper
 
+    def watched_pids(self) -> set[int]:
+        """The pids a watch of a live container waits for: its process and its exec'd ones."""
+        pids = set()
+        for container in self._live.values():
+            for watch in [container.watch, *(e.watch for e in container.execs)]:
+                if watch is not None and watch.fd is not None and watch.status is None:
+                    pids.add(watch.pid)
+        return pids
+
     def remove_all(self) -> list[str]:
+        """Remove every container still here, holding a further Ctrl-C off until done (interrupt.py).
+        One whose removal breaks (a teardown cut short and taken up again) is reported, and the others
+        are still removed."""
         problems = []
-        for container in list(self._live.values()):
-            problems += container.remove()
+        with deferred_interrupts():
+            for container in list(self._live.values()):
+                try:
+                    problems += container.remove()
+                except Exception as exc:  # noqa: BLE001 - every other container must still go
+                    problems.append(f"{container.id}: removal failed: {exc!r}")
+                    self.discard(container)
         return problems
 
     def __len__(self) -> int:
@@ -467,29 +485,34 @@ class Container:
             raise Violation("no container process to wait for (state gave no live pid)")
         return self._bounded("exit", timeout, self._wait_process)
 
-    def _wait_process(self, limit: float) -> ExitStatus | None:
-        """Wait for the container process's exit, reaping exec'd processes as they exit meanwhile.
+    def _wait_process(self, limit: float, *, strays: Collection[int] = ()) -> ExitStatus | None:
+        """Wait for the container process's exit, reaping exec'd processes (and ``strays``, children of
+        the caller nobody watches) as they exit meanwhile.
 
         The init of a PID namespace is only gone once every other process of it is reaped; an exec'd
         process belongs to the caller (the subreaper), so it has to be reaped while init is awaited.
+        So does one whose exec call was cut short (Ctrl-C) before it named it: teardown passes those.
         """
         watch = self.watch
         assert watch is not None
         deadline = Deadline(limit)
-        handled: set[int] = set()  # exited, though not ours to reap (under a runtime's own daemon)
-        while True:
-            pending = {e.watch.fd: e.watch for e in self.execs
-                       if e.watch is not None and e.watch.fd is not None and e.watch.status is None
-                       and e.watch.fd not in handled}
-            if not pending or not watch.alive():
-                return watch.wait(deadline.remaining())
-            ready = readable([watch._pidfd(), *pending], deadline.remaining())
-            if not ready:
-                raise RuntimeTimeout(f"the container process (pid {watch.pid}) did not exit within {limit:g} s")
-            for fd in ready:
-                if fd in pending:
-                    pending[fd].wait(0, "the exec'd process")
-                    handled.add(fd)
+        reaper = ExitReaper()
+        try:
+            for execd in self.execs:
+                if execd.watch is not None and execd.watch.fd is not None and execd.watch.status is None:
+                    reaper.add(execd.watch.fd, functools.partial(execd.watch.wait, 0, "the exec'd process"))
+            for pid in strays:
+                reaper.add_pid(pid)
+            while True:
+                if not reaper.fds() or not watch.alive():
+                    return watch.wait(deadline.remaining())
+                ready = readable([watch._pidfd(), *reaper.fds()], deadline.remaining())
+                if not ready:
+                    raise RuntimeTimeout(f"the container process (pid {watch.pid}) did not exit within {limit:g} s")
+                for fd in ready:
+                    reaper.exited(fd)  # not the container's own pidfd: that one has no handler
+        finally:
+            reaper.close()
 
     def read_until(self, marker: str, timeout: float | None = None) -> str:
         """Wait until the container printed ``marker`` on stdout; all of stdout so far."""
@@ -594,8 +617,13 @@ class Container:
         # A refused kill (runsc cannot signal a `created` container) is not waited for: delete,
         # or delete --force, ends the container instead.
         if self.watch is not None and killed.ok:
+            # Children of the caller nobody watches (an exec'd process whose call was cut short) are
+            # reaped as they exit, or the container's init would wait for them.
+            zombies, children = own_children()
+            keep = self.live.watched_pids()
+            reap_exited(zombies, keep)
             try:
-                self._wait_process(self.timeouts.wait)
+                self._wait_process(self.timeouts.wait, strays=[pid for pid in children if pid not in keep])
             except RuntimeTimeout as exc:
                 return [f"{self.id}: {exc} after kill KILL"]
         return []
@@ -627,7 +655,7 @@ class Container:
                 pass  # every delete would hang too: the processes are ended below, the runtime's records stay
             elif self.create_attempted or works("state-unknown"):
                 known, status = self.create_attempted, None
-                if self.created and not self.deleted and self.watch is not None:
+                if self.created and not self.deleted and self.watch is not None and self.watch.fd is not None:
                     # The pidfd tells whether the process still runs: no state call needed (a
                     # runtime's state can be slow, and teardown runs after every test).
                     status = "running" if self.watch.alive() else "stopped"
@@ -660,7 +688,7 @@ class Container:
             process.close()
             problems += process.problems
         self.execs = []
-        if self.watch is not None:
+        if self.watch is not None and self.watch.fd is not None:
             if self.watch.status is None and not self.watch.alive():
                 try:
                     self.watch.wait(0)

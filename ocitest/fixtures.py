@@ -65,8 +65,10 @@ def ocitest_harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     live = LiveContainers()
 
     def cleanup() -> None:
-        live.remove_all()
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            live.remove_all()  # raises a Ctrl-C it held off (interrupt.py) only after removing them
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     atexit.register(cleanup)
     try:

@@ -2,12 +2,15 @@
 
 `kill PID` (a CI job's timeout, a supervisor) reaches the xdist controller alone, while the
 workers hold the containers: the controller passes the SIGINT a Ctrl-C would have given them.
+While the containers are removed, a further SIGINT waits (``deferred_interrupts``).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 import psutil
@@ -28,3 +31,24 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:  # pragma: n
         except psutil.Error:
             pass
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT off while the block removes what the run made, then raise it (KeyboardInterrupt).
+
+    A second Ctrl-C, or one signal delivered twice (timeout(1) signals its child and then its process
+    group), would otherwise stop the removal half-way and leave containers behind. Every runtime call
+    inside is time-bounded, so the hold is too; SIGTERM and SIGKILL still end the process.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt("interrupted while the containers were removed (they were removed first)")

@@ -87,8 +87,10 @@ def preflight(env: Environment, info: RuntimeInfo, call_limit: float | None = No
             found = proof.lifecycle().prerequisites()
             for container in proof.containers:  # teardown that does not wait on what is known broken
                 container.prerequisites = found
-        live.remove_all()
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            live.remove_all()  # raises a Ctrl-C it held off (interrupt.py) only after removing them
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 class _Proof:

@@ -62,6 +62,19 @@ def test_an_interrupted_run_leaves_nothing(tmp_path, signum, group, workers):
 
 
 @needs_root_and("runc")
+def test_an_interrupted_runc_compat_run_leaves_nothing(tmp_path):
+    """Ctrl-C among the pause and exec checks: paused containers and exec'd processes go too."""
+    run = LiveRun.start(tmp_path, "--runtime", "runc", "--suite", "runc-compat", "-k", "pause or exec")
+    assert run.read_until(lambda out: progress(out) >= 3, 300), f"no progress: {run.output[-3000:]}"
+    live = any(our_container_exists(run) for _ in range(2000))
+    run.signal(signal.SIGINT, group=True)
+    code = run.finish(180)
+    assert live, "no container of the run existed when it was interrupted: this case proved nothing"
+    assert code == 2, f"an interrupted run exits 2, got {code}: {run.output[-3000:]}"
+    leftovers.assert_none("runc", run.pids, run.tmpdir, "an interrupted runc-compat run")
+
+
+@needs_root_and("runc")
 def test_the_leftover_finder_sees_what_a_run_would_leave(tmp_path):
     """A check that cannot fail proves nothing: a container made by hand under a run's marks is found."""
     fake_pid = 999999  # above the default pid_max: no real process of a run has it
