@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from .bundle import Bundle
-from .caller import reap_strays
+from .caller import PidfdSocket, pidfd_target, reap_strays
 
 # needs: declare what the check needs from the host, the runtime's self-description or the run:
 # ``@needs("cgroup_controller", "memory")`` (names and reasons in ocitest/conditions.py). Unmet,
@@ -50,6 +50,8 @@ __all__ = [
     "Violation", "RuntimeTimeout", "HarnessError",
     # the bundle and the container
     "Bundle", "EXCHANGE_DIR", "START_TOKEN", "new_container_id", "reap_strays",
+    # the caller's end of a --pidfd-socket
+    "PidfdSocket", "pidfd_target",
     # the runtime and what it says of itself
     "Call", "Runtime", "RuntimeInfo", "Wiring", "runtime_self_description", "no_features_command",
     # the catalog and the schemas

@@ -273,6 +273,22 @@ class ConsoleSocket:
             pass
 
 
+class PidfdSocket(ConsoleSocket):
+    """The listening socket given as ``--pidfd-socket`` (runc 1.2+): the runtime sends a pidfd of the
+    program over it, as it sends a pty master over a console socket."""
+
+
+def pidfd_target(fd: int) -> int | None:
+    """The pid the pidfd ``fd`` refers to (its fdinfo ``Pid:``); None when ``fd`` is no pidfd."""
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:[pidfd]":
+            return None
+        with open(f"/proc/self/fdinfo/{fd}") as info:
+            return next((int(line.split()[1]) for line in info if line.startswith("Pid:")), None)
+    except (OSError, ValueError):
+        return None
+
+
 class ConsoleFd:
     """The CLI document's dialect: ``--console-socket <FD>`` names an inherited, connected socket.
 

@@ -9,13 +9,12 @@ subreaper, reaps the program named in the pid file.
 
 import json
 import os
-import socket
 
 import pexpect
 import pexpect.fdpexpect
 import pytest
 
-from ocitest import RuntimeTimeout, needs, probe, requirement
+from ocitest import PidfdSocket, RuntimeTimeout, needs, pidfd_target, probe, requirement
 
 #: The exec'd program's exit code in the exit-status checks: neither 0 nor a runtime's error code.
 EXEC_EXIT = 7
@@ -186,26 +185,18 @@ def test_exec_sends_a_pidfd_of_the_program_where_offered(new_container, runtime)
     if not runtime.offers("exec", "--pidfd-socket"):
         pytest.skip("the runtime's `exec --help` does not list --pidfd-socket: not claimed")
     container = running(new_container)
-    path = container.bundle.path / "pidfd.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(1)
-    received: list[int] = []
+    listener = PidfdSocket(container.bundle.path / "pidfd.sock")
     try:
-        execd = container.exec(container.process_spec(probe.waiting()), pidfd_socket=str(path))
-        listener.settimeout(container.timeouts.wait)
-        conn, _ = listener.accept()
-        with conn:
-            conn.settimeout(container.timeouts.wait)
-            _, received, _, _ = socket.recv_fds(conn, 4096, 4)
-        assert received, "exec --pidfd-socket sent no descriptor over the socket"
-        link = os.readlink(f"/proc/self/fd/{received[0]}")
-        with open(f"/proc/self/fdinfo/{received[0]}") as info:
-            pid = next((int(line.split()[1]) for line in info if line.startswith("Pid:")), None)
-        assert link == "anon_inode:[pidfd]" and pid == execd.pid, (
-            f"the descriptor sent is {link} for pid {pid}; the exec'd program is pid {execd.pid}")
+        execd = container.exec(container.process_spec(probe.waiting()), pidfd_socket=str(listener.path))
+        try:
+            pidfd = listener.receive(container.timeouts.wait)
+        except RuntimeTimeout:
+            raise AssertionError(f"exec --pidfd-socket sent nothing over the socket "
+                                 f"({execd.call.describe()})") from None
+        target = pidfd_target(pidfd)
+        assert target == execd.pid, (
+            f"the descriptor sent over --pidfd-socket is {os.readlink(f'/proc/self/fd/{pidfd}')}, a pidfd of pid "
+            f"{target}; the exec'd program is pid {execd.pid}")
         execd.finish()
     finally:
-        for fd in received:
-            os.close(fd)
         listener.close()

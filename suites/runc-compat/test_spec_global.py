@@ -12,7 +12,16 @@ import os
 
 import pytest
 
-from ocitest import Wiring, probe, read_available, requirement, set_nonblocking
+from ocitest import (
+    PidfdSocket,
+    RuntimeTimeout,
+    Wiring,
+    pidfd_target,
+    probe,
+    read_available,
+    requirement,
+    set_nonblocking,
+)
 
 
 def spec_in(runtime, folder, *options: str):
@@ -81,6 +90,26 @@ def test_debug_changes_nothing_but_the_log(new_container, runtime):
     status, out = container.run_to_exit()
     assert status is None or status.code == 0, f"with --debug the program ended with {status}"
     assert probe.facts(out).get("ran") == ["yes"], f"with --debug the program printed {out[-300:]!r}"
+
+
+@requirement("compat.create-pidfd-socket")
+def test_create_sends_a_pidfd_of_the_container_process_where_offered(new_container, runtime):
+    if not runtime.offers("create", "--pidfd-socket"):
+        pytest.skip("the runtime's `create --help` does not list --pidfd-socket: not claimed")
+    container = new_container(probe.waiting())
+    listener = PidfdSocket(container.bundle.path / "pidfd.sock")
+    try:
+        call = container.create(options=("--pidfd-socket", str(listener.path)))
+        try:
+            pidfd = listener.receive(container.timeouts.wait)
+        except RuntimeTimeout:
+            raise AssertionError(f"create --pidfd-socket sent nothing over the socket ({call.describe()})") from None
+        target = pidfd_target(pidfd)
+        assert target == container.pid, (
+            f"the descriptor sent over --pidfd-socket is {os.readlink(f'/proc/self/fd/{pidfd}')}, a pidfd of pid "
+            f"{target}; the container process is pid {container.pid}")
+    finally:
+        listener.close()
 
 
 @requirement("compat.no-pivot")
