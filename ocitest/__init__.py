@@ -29,6 +29,7 @@ from .requirements import load_catalog
 from .runstate import runtime_self_description
 from .runtime import Call, Runtime, RuntimeInfo, Wiring
 from .schema import FEATURES_SCHEMA, Schemas
+from .view import ProgramView, unseen
 from .waits import read_available, readable, set_nonblocking
 
 __version__ = "0.1.0"
@@ -56,6 +57,8 @@ __all__ = [
     "Call", "Runtime", "RuntimeInfo", "Wiring", "runtime_self_description", "no_features_command",
     # the catalog and the schemas
     "load_catalog", "FEATURES_SCHEMA", "Schemas",
+    # the program as a check sees it (container.view), and the skip for what it cannot show
+    "ProgramView", "unseen",
     # reading a container's output without blocking
     "read_available", "readable", "set_nonblocking",
 ]

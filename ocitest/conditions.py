@@ -172,12 +172,16 @@ def _features_command(ctx: Context) -> str | None:
 
 
 @condition("program_visible_from_host")
-def _program_visible_from_host(ctx: Context) -> str | None:
-    """The state pid is the program itself, so host-side /proc views of it are the container process's."""
+def _program_visible_from_host(ctx: Context, what: str) -> str | None:
+    """The state pid is the program itself, so host-side /proc views of it are the container process's.
+
+    Most checks read the program through ``container.view`` (view.py), which asks the program itself
+    under a sandboxed profile; this is for the few that can only look from the host (``what`` names it).
+    """
     profile = ctx.info.profile
     if profile.sandboxed:
-        return (f"the state pid is the {profile.name} sandbox process, not the program: host-side /proc views "
-                "of it are not the container process's")
+        return (f"{what} can only be read from the host, through /proc of the state pid, which for "
+                f"{profile.name} is its sandbox process, not the program")
     return None
 
 

@@ -32,6 +32,7 @@ from .host import container_cgroup_dirs, helpers_of, own_children, parent_of, pr
 from .interrupt import deferred_interrupts
 from .lifecycle import NotJudged, Prerequisites
 from .runtime import Call, Runtime, Wiring
+from .view import ProgramView, view_of
 from .waits import Deadline, ExitReaper, readable
 
 _serial = itertools.count(1)
@@ -183,6 +184,7 @@ class Container:
         self.paused = False
         #: Processes started with ``exec``; teardown ends and closes each.
         self.execs: list[ExecProcess] = []
+        self._view: ProgramView | None = None
 
     # -- lifecycle operations -------------------------------------------------------------
 
@@ -437,6 +439,13 @@ class Container:
         return pids
 
     # -- the caller's view ----------------------------------------------------------------
+
+    @property
+    def view(self) -> ProgramView:
+        """The program as the checks see it: from the host, or (a sandboxed runtime) from inside (view.py)."""
+        if self._view is None:
+            self._view = view_of(self)
+        return self._view
 
     def read_pid_file(self) -> int | None:
         """The pid the runtime wrote to ``--pid-file`` (None when missing or not a number)."""

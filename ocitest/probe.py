@@ -12,6 +12,7 @@ from __future__ import annotations
 from .config import EXCHANGE_DIR
 from .container import START_TOKEN
 from .elf import i386_mkdir_program as i386_mkdir_program  # the one program that is no shell script (elf.py)
+from .view import serve_asks
 
 PREFIX = "ocitest:"
 READY = f"{PREFIX}ready"
@@ -44,7 +45,8 @@ def fork_until_refused(tries: int) -> list[str]:
 
 
 def wait_for_stdin() -> list[str]:
-    """Print READY, then block until stdin says ``stop`` or reaches EOF.
+    """Print READY, then block until stdin says ``stop`` or reaches EOF, answering each ``ask``
+    line meanwhile (view.py: the inside view of a sandboxed runtime's program asks this way).
 
     A trapped signal interrupts ``read``; the loop notices (``got`` set by the trap) and keeps
     waiting instead of taking it for EOF.
@@ -53,7 +55,10 @@ def wait_for_stdin() -> list[str]:
         f'echo "{READY}"',
         "while :; do",
         "  got=",
-        '  if read -r line; then [ "$line" = stop ] && exit 0; continue; fi',
+        '  if read -r line; then',
+        '    case "$line" in stop) exit 0;; ' + serve_asks() + ' esac',
+        "    continue",
+        "  fi",
         '  [ -n "$got" ] && continue',
         "  exit 0",
         "done",

@@ -16,6 +16,8 @@ from importlib import resources
 from .specversion import RELEASES
 
 LEVELS = ("MUST", "SHOULD", "MAY")
+#: Requirement.sandbox_view's values.
+SANDBOX_VIEWS = ("", "inside", "host")
 
 #: The verdict scope of every document but one: the runtime-spec's releases.
 RUNTIME_SPEC = "runtime-spec"
@@ -63,6 +65,11 @@ class Requirement:
     group: str = ""
     #: The container engines whose calls rely on the requirement (runc-compatibility).
     engines: tuple[str, ...] = ()
+    #: Where the requirement is judged for a sandboxed runtime (gVisor, Kata; view.py): "inside" (the
+    #: program's own account of what it has), "host" (the host side: the sandbox's cgroup, the bundle,
+    #: hooks in the runtime namespace, the state pid); "" when it is about what the caller sees of the
+    #: runtime (its commands, state, exit status), the same for every runtime.
+    sandbox_view: str = ""
     #: False for a requirement deliberately left without a test; ``why`` says why.
     covered: bool = True
     why: str = ""
@@ -141,6 +148,7 @@ def _requirements(data: dict) -> list[Requirement]:
             page=entry.get("page", ""),
             group=entry.get("group", ""),
             engines=tuple(entry.get("engines", ())),
+            sandbox_view=entry.get("sandbox_view", ""),
         ))
     return found
 
@@ -158,6 +166,8 @@ def load_catalog() -> Catalog:
         for req in _requirements(data):
             if req.id in catalog.requirements:
                 raise ValueError(f"duplicate requirement ID {req.id} in {file.name}")
+            if req.sandbox_view not in SANDBOX_VIEWS:
+                raise ValueError(f"{req.id}: sandbox_view {req.sandbox_view!r} is not one of {SANDBOX_VIEWS}")
             if req.level not in LEVELS:
                 raise ValueError(f"{req.id}: level {req.level!r} is not one of {LEVELS}")
             _check_versions(req)

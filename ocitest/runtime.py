@@ -341,6 +341,9 @@ class Runtime:
     kill_signal: str = "positional"
     #: How ``--console-socket`` is given: "path" (runc) or "fd" (the CLI document).
     console_socket: str = "path"
+    #: What the state pid is: "process" (the program) or "sandbox" (around it); decides how checks
+    #: see the program (view.py). Set from the profile.
+    container_process: str = "process"
     #: The process's timeout streaks (stalls.py); None: every call gets its full limit.
     stalls: Stalls | None = None
     #: The operation of the last call made (what a wait on the container that follows is waiting after).
@@ -588,7 +591,7 @@ class RuntimeInfo:
         """A Runtime speaking this runtime's dialect, recording into ``events`` (``stalls``: see Runtime)."""
         return Runtime(self.path, list(self.args), timeout, [] if events is None else events,
                        kill_signal=self.profile.kill_signal, console_socket=self.profile.console_socket,
-                       stalls=stalls)
+                       container_process=self.profile.container_process, stalls=stalls)
 
     @property
     def declared_max(self) -> str | None:

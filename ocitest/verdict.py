@@ -139,6 +139,7 @@ class RequirementResult:
             "reference": req.reference,
             "basis": list(req.basis_references),
             "engines": list(req.engines),
+            "sandbox_view": req.sandbox_view,
             "section": req.section,
             "summary": req.summary,
             "since": req.since,

@@ -32,12 +32,13 @@ def reason(name: str, *params, runtime: RuntimeInfo | None = None, options=None)
 def test_a_sandboxed_profile_hides_the_program_from_host_side_views():
     sandboxed = info({}, profile="runsc")
     assert sandboxed.profile.sandboxed, "the runsc profile is expected to be a sandbox"
-    assert reason("program_visible_from_host", runtime=sandboxed) == (
-        "the state pid is the runsc sandbox process, not the program: host-side /proc views of it are not "
-        "the container process's")
-    assert reason("program_visible_from_host", runtime=info({}, profile="runc")) is None
+    what = "the program's namespaces, compared with the host's,"
+    assert reason("program_visible_from_host", what, runtime=sandboxed) == (
+        "the program's namespaces, compared with the host's, can only be read from the host, through /proc of "
+        "the state pid, which for runsc is its sandbox process, not the program")
+    assert reason("program_visible_from_host", what, runtime=info({}, profile="runc")) is None
     as_process = replace(sandboxed, profile=replace(sandboxed.profile, container_process="process"))
-    assert reason("program_visible_from_host", runtime=as_process) is None
+    assert reason("program_visible_from_host", what, runtime=as_process) is None
 
 
 def test_privileged_is_unmet_only_in_a_rootless_run():

@@ -111,13 +111,19 @@ def proc_status(pid: int | str) -> dict[str, str]:
     namespace: config.json's IDs are container-side, while the kernel shows the reader's view
     (the caller's uid in a rootless container, where uid 0 maps to it).
     """
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
+    fields = parse_status(Path(f"/proc/{pid}/status").read_text())
     for key, kind in (("Uid", "uid"), ("Gid", "gid"), ("Groups", "gid")):
         if key in fields:
             fields[key] = " ".join(str(_inside(pid, kind, int(v))) for v in fields[key].split())
+    return fields
+
+
+def parse_status(text: str) -> dict[str, str]:
+    """A /proc/PID/status text as a dict, the IDs as the reader sees them (see proc_status)."""
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
     return fields
 
 
@@ -138,8 +144,13 @@ def _inside(pid: int | str, kind: str, host_id: int) -> int:
 
 def proc_limits(pid: int | str) -> dict[str, tuple[str, str]]:
     """/proc/PID/limits as {"Max open files": (soft, hard)} ("unlimited" kept as text)."""
+    return parse_limits(Path(f"/proc/{pid}/limits").read_text())
+
+
+def parse_limits(text: str) -> dict[str, tuple[str, str]]:
+    """A /proc/PID/limits text as {"Max open files": (soft, hard)}."""
     limits = {}
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]:
+    for line in text.splitlines()[1:]:
         name, values = line[:26].strip(), line[26:].split()
         if len(values) >= 2:
             limits[name] = (values[0], values[1])

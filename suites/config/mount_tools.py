@@ -1,10 +1,12 @@
-"""What the mount checks (test_mounts*.py) share: the container's mount table as the host reads it,
+"""What the mount checks (test_mounts*.py) share: the container's mount table as its program has it,
 mount(8) as the oracle, host-side bind sources, and making a container with extra mounts.
 
-The host reads the container's mounts through ``/proc/<container pid>/mountinfo`` and acts on them
-through ``/proc/<pid>/root`` (a write there meets the container's read-only mount, an exec its
-noexec mount). Host-side mounts (sources with submounts) live in the bundle folder; the bundle
-holds them and unmounts them when it is removed, after the container.
+The checks read the program's mounts through ``container.view`` (ocitest/view.py): for a runtime whose
+state pid is the program, the host reads ``/proc/<pid>/mountinfo`` and acts through ``/proc/<pid>/root``
+(a write there meets the container's read-only mount, an exec its noexec mount); for a sandbox
+(gVisor) the program prints its own mountinfo and does the writes and execs itself. Host-side mounts
+(sources with submounts) live in the bundle folder; the bundle holds them and unmounts them when it
+is removed, after the container.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ocitest import HarnessError, needs, probe, provisions
-from ocitest.host import Mount, mount8_bind, mount8_tmpfs, mounts_of
+from ocitest.host import Mount, mount8_bind, mount8_tmpfs
 
 MNT = "/mnt/ocitest"
 
@@ -21,11 +23,12 @@ MNT = "/mnt/ocitest"
 
 
 def container_mounts(container) -> list[Mount]:
-    return mounts_of(container.pid)
+    """The program's mount table (``container.view``; a sandboxed container is started to be asked)."""
+    return container.view.mounts()
 
 
 def mounts_at(container, point: str) -> list[Mount]:
-    return [m for m in container_mounts(container) if m.point == point]
+    return container.view.mounts_at(point)
 
 
 def top_mount(container, point: str) -> Mount:
@@ -53,8 +56,35 @@ def flag_view(m: Mount) -> tuple[frozenset, frozenset]:
     return frozenset(flags), frozenset(o for o in m.super_options if "=" not in o and o not in ("ro", "rw"))
 
 
+#: The flags Linux's mountinfo shows (per-mount or superblock) that a mount option can set.
+LINUX_FLAGS = frozenset({"ro", "rw", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "nosymfollow",
+                         "sync", "dirsync", "mand", "lazytime"})
+
+
+def shown_flags(container) -> frozenset[str] | None:
+    """The flags the program's mount table can show: None (all of them) when the host reads the kernel's
+    own mountinfo of the program (host view); under the inside view, whose table is a sandbox kernel's
+    own (gVisor's shows per mount only ``ro``/``rw``, ``noexec``, ``noatime``), ``ro``/``rw`` and the
+    flags the table shows on some mount. A flag it shows on no mount, not even where the config asks
+    for it, cannot be read from it either way."""
+    if not container.view.from_inside:
+        return None
+    shown = {"ro", "rw"}
+    for m in container_mounts(container):
+        shown |= {o for o in (*m.options, *m.super_options) if o in LINUX_FLAGS}
+    return frozenset(shown)
+
+
+def only(flags: tuple[frozenset, frozenset], shown: frozenset[str]) -> tuple[frozenset, frozenset]:
+    """``flag_view``'s two sets cut down to the flags in ``shown``."""
+    return frozenset(flags[0] & shown), frozenset(flags[1] & shown)
+
+
 def inside(container, path: str) -> str:
-    """``path`` of the container as the host reaches it, through the container process's root."""
+    """``path`` of the container as the host reaches it, through the container process's root.
+
+    Host view only (the state pid must be the program): a check that can run under a sandbox asks
+    ``container.view`` (``exists``, ``read_text``, ``lstat``, ``write``, ...) instead."""
     return f"/proc/{container.pid}/root{path}"
 
 

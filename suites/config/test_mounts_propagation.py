@@ -5,7 +5,9 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config.md#configLinux
 The bind source is a shared tmpfs tree the harness mounts on the host in the bundle folder, with
 submounts (``SUBMOUNTS``). Propagation is read from mountinfo's optional fields (the kernel's own
 account: ``shared:N``, ``master:N``, ``unbindable``, none for private) and, for slave and private,
-seen in the mount events that reach the container from the host and go back.
+seen in the mount events that reach the container from the host and go back. The container's side
+is read through ``container.view`` (from the host, or for a sandbox from inside); the host's side on
+the host.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import needs, provisions, requirement
+from ocitest import needs, provisions, requirement, unseen
 from ocitest.host import Mount
 
 from .mount_tools import (
@@ -27,7 +29,6 @@ from .mount_tools import (
     container_mounts,
     created,
     host_tree,
-    inside,
     mounts_at,
     submount_points,
     top_mount,
@@ -37,17 +38,44 @@ from .mount_tools import (
 # -- bind mounts and propagation ----------------------------------------------------------------
 
 
+def shares_the_host_kernel(container) -> bool:
+    """Whether the program's mount table is the host kernel's (the host view: the state pid is the
+    program). A sandbox's kernel (gVisor's, a VM's) keeps its own mount table, which no host mount can
+    join: there a host mount event reaches the program as the mount's files, seen through the
+    sandbox's file proxy, and the host cannot enter the program's mount namespace to mount in it."""
+    return not container.view.from_inside
+
+
+#: A file in the source's submount sub-plain: what a sandbox's program sees of that submount.
+SUB_FILE = "ocitest-sub"
+
+
+def host_tree_with_files(bundle) -> Path:
+    """host_tree, with SUB_FILE written in its (writable) submount sub-plain."""
+    tree = host_tree(bundle)
+    (tree / "sub-plain" / SUB_FILE).write_text("sub\n")
+    return tree
+
+
 @requirement("config.mount-option-bind")
-@needs("program_visible_from_host")
 @HOST_TREE
 def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/bind"
-    tree = host_tree(bundle)
-    add_mount(bundle, dest, ["bind"], source=str(tree), fstype="bind")
+    host_tree_with_files(bundle)
+    add_mount(bundle, dest, ["bind"], source=str(bundle.path / "tree"), fstype="bind")
     container = created(new_container, bundle, "a `bind` mount")
     top = top_mount(container, dest)
-    assert top.source == "ocitest-tree" and Path(inside(container, f"{dest}/marker")).exists(), (
+    if not shares_the_host_kernel(container):
+        # A sandbox's mount table names its own source (gVisor: `none`, 9p) and lists no host
+        # submount: the program sees the bind by its files.
+        assert container.view.exists(f"{dest}/marker"), (
+            f"{dest} does not show the bind source's file `marker`: {top.describe()} from {top.source}")
+        assert not container.view.exists(f"{dest}/sub-plain/{SUB_FILE}"), (
+            f"`bind` (not recursive) also brought the source's submount sub-plain: the program sees its file "
+            f"{dest}/sub-plain/{SUB_FILE}")
+        return
+    assert top.source == "ocitest-tree" and container.view.exists(f"{dest}/marker"), (
         f"{dest} does not show the bind source: {top.describe()} from {top.source}")
     points = {m.point for m in container_mounts(container)}
     copied = [p for p in submount_points(dest) if p in points]
@@ -55,15 +83,22 @@ def test_bind_mounts_the_source_without_its_submounts(new_container, new_bundle)
 
 
 @requirement("config.mount-option-rbind")
-@needs("program_visible_from_host")
 @HOST_TREE
 def test_rbind_mounts_the_source_with_its_submounts(new_container, new_bundle):
     bundle = new_bundle()
     dest = f"{MNT}/rbind"
-    tree = host_tree(bundle)
-    add_mount(bundle, dest, ["rbind"], source=str(tree), fstype="bind")
+    host_tree_with_files(bundle)
+    add_mount(bundle, dest, ["rbind"], source=str(bundle.path / "tree"), fstype="bind")
     container = created(new_container, bundle, "an `rbind` mount")
     top = top_mount(container, dest)
+    if not shares_the_host_kernel(container):
+        # As for `bind`: the program sees the source and its submount by their files.
+        seen = {f"{dest}/marker": container.view.exists(f"{dest}/marker"),
+                f"{dest}/sub-plain/{SUB_FILE}": container.view.exists(f"{dest}/sub-plain/{SUB_FILE}")}
+        missing = [path for path, there in seen.items() if not there]
+        assert not missing, (f"`rbind`: the program does not see these files of the source and its submount "
+                             f"sub-plain: {missing} ({top.describe()})")
+        return
     assert top.source == "ocitest-tree", f"{dest} does not show the bind source: {top.describe()} from {top.source}"
     points = {m.point for m in container_mounts(container)}
     lost = [p for p in submount_points(dest) if p not in points]
@@ -95,7 +130,6 @@ PROPAGATION = {
 
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}"))
                                     for o in PROPAGATION])
-@needs("program_visible_from_host")
 @HOST_TREE
 def test_propagation_option_sets_the_mount_propagation(option, new_container, new_bundle):
     options, recursive, holds, wording = PROPAGATION[option]
@@ -112,7 +146,14 @@ def test_propagation_option_sets_the_mount_propagation(option, new_container, ne
             pytest.skip(f"the runtime refuses two propagation options on one mount ({options}); `{option}` alone "
                         f"is judged by its mount events (test_propagation_option_passes_mount_events_as_it_says)")
     assert call.ok, f"create failed for a bind mount with options {options}: {call.describe()}"
-    points = [dest] + (submount_points(dest) if recursive else [])
+    # A sandbox's own mount table lists no host submount of the source: there only the bind
+    # mount itself has a propagation (the recursive form's submounts are judged by their mount
+    # events, test_propagation_option_passes_mount_events_as_it_says).
+    below = submount_points(dest) if recursive and shares_the_host_kernel(container) else []
+    if not shares_the_host_kernel(container) and not any(m.optional for m in container.view.mounts()):
+        unseen("mount propagation", "its own mount table shows no propagation field (shared:N, master:N, "
+               "unbindable) on any mount, so a private mount cannot be told from one whose propagation is not shown")
+    points = [dest] + below
     wrong = [top_mount(container, p).describe() for p in points if not holds(top_mount(container, p))]
     assert not wrong, f"with options {options} these mounts are not {wording}: {'; '.join(wrong)}"
 
@@ -145,10 +186,12 @@ RECURSIVE_PROPAGATION = {"rslave", "rprivate"}
 
 
 def host_mount_event(bundle, tree: Path, below: str) -> Path:
-    """Mount a tmpfs on the host at ``tree/below/late`` (held by the bundle): the event a slave receives."""
+    """Mount a tmpfs on the host at ``tree/below/late`` (held by the bundle), holding a file ``event``:
+    the event a slave receives."""
     late = tree / below / "late"
     late.mkdir()
     bundle.hold(provisions.mount(late, "-t", "tmpfs", "ocitest-late"))
+    (late / "event").write_text("late\n")
     return late
 
 
@@ -158,7 +201,6 @@ def container_mount_event(container, point: str) -> None:
 
 
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in EVENTS])
-@needs("program_visible_from_host")
 @HOST_TREE
 def test_propagation_option_passes_mount_events_as_it_says(option, new_container, new_bundle):
     events = EVENTS[option]
@@ -174,15 +216,32 @@ def test_propagation_option_passes_mount_events_as_it_says(option, new_container
     add_mount(bundle, dest, ["rbind", option], source=str(tree), fstype="bind")
     setting = f"a bind mount of a shared host folder with [rbind,{option}]" + (
         f" (rootfsPropagation {events.root})" if events.root else "")
-    container = created(new_container, bundle, setting)
+    container, call = try_create(new_container, bundle)
+    if call.failed and events.root is not None:
+        # runtime.md#runtimeCreate lets a runtime refuse a rootfsPropagation it cannot apply (gVisor:
+        # only private or slave): then the bind mount is judged on the runtime's default root.
+        del bundle.config["linux"]["rootfsPropagation"]
+        setting = (f"a bind mount of a shared host folder with [rbind,{option}] (the runtime refused "
+                   f"rootfsPropagation {events.root}, so on its default root)")
+        container, call = try_create(new_container, bundle)
+    assert call.ok, f"create failed with {setting}: {call.describe()}"
+    host_kernel = shares_the_host_kernel(container)
     problems = []
     for below in belows:
         where = dest if below == "." else f"{dest}/{below}"
         host_mount_event(bundle, tree, below)
-        arrived = any(m.source == "ocitest-late" for m in mounts_at(container, f"{where}/late"))
+        listed = any(m.source == "ocitest-late" for m in mounts_at(container, f"{where}/late"))
+        content = container.view.exists(f"{where}/late/event")
+        # On the host kernel the mount itself must show in the container's mount table (as before);
+        # in a sandbox its files are what can reach the program (see shares_the_host_kernel).
+        arrived = listed if host_kernel else content
         if arrived != events.receives:
             problems.append(f"a tmpfs mounted on the host below the source afterwards "
-                            f"{'did not appear' if events.receives else 'appeared'} at {where}/late")
+                            f"{'did not appear' if events.receives else 'appeared'} at {where}/late "
+                            f"(in the container's mountinfo: {'yes' if listed else 'no'}; its file "
+                            f"{where}/late/event seen by the program: {'yes' if content else 'no'})")
+        if not host_kernel:
+            continue
         container_mount_event(container, f"{where}/inside")
         left = os.path.ismount(tree / below / "inside")
         if left != events.sends:
@@ -220,7 +279,6 @@ RECURSIVE = {
 
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}")) for o in RECURSIVE])
 @needs("kernel", "5.12", "recursive mount attributes", "mount_setattr")
-@needs("program_visible_from_host")
 @HOST_TREE
 def test_recursive_option_reaches_the_submounts(option, new_container, new_bundle):
     sub, holds, wording = RECURSIVE[option]
@@ -233,6 +291,9 @@ def test_recursive_option_reaches_the_submounts(option, new_container, new_bundl
         f"the runtime refuses `{option}`, which it SHOULD implement (refusing is better than ignoring it, "
         f"but it is still not implemented): {call.describe()}"
     )
+    if not shares_the_host_kernel(container):
+        unseen(f"submount {sub} of the bind mount", "a sandbox's own mount table (gVisor's) lists no host "
+               "mount below a bind source, so the flags of the submount are not there")
     mount = top_mount(container, f"{dest}/{sub}")
     assert holds(mount), (
         f"`{option}` on an rbind was accepted but the submount (host flags [{SUBMOUNTS[sub]}]) is not {wording}: "

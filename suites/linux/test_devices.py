@@ -3,9 +3,10 @@
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxDevices
 https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#configLinuxDefaultDevices
 
-Device nodes are looked at from the host through ``/proc/PID/root`` while the program waits;
-a symlink inside the container is followed inside the container's root (the spec lets a runtime
-supply a device by mknod, bind mount or symlink).
+Device nodes are looked at through the program's view (``container.view``: from the host through
+``/proc/PID/root``, or from inside a sandbox) while the program waits; a symlink inside the container
+is followed inside the container's root (the spec lets a runtime supply a device by mknod, bind mount
+or symlink).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pexpect.fdpexpect
 import pytest
 
-from ocitest import RuntimeTimeout, needs, probe, requirement
+from ocitest import HarnessError, ProgramView, RuntimeTimeout, needs, probe, requirement
 
 KINDS = {"c": stat.S_ISCHR, "u": stat.S_ISCHR, "b": stat.S_ISBLK, "p": stat.S_ISFIFO}
 KIND_NAMES = {"c": "a character device", "u": "a character device", "b": "a block device", "p": "a FIFO"}
@@ -26,22 +27,22 @@ KIND_NAMES = {"c": "a character device", "u": "a character device", "b": "a bloc
 DEVICE_NODE = needs("privileged", "create a character or block device node (mknod is refused in a user namespace)")
 
 
-def container_path(pid: int, path: str, depth: int = 0) -> tuple[str, os.stat_result]:
-    """(the path a container path finally leads to, its lstat), symlinks followed inside the container."""
-    host = f"/proc/{pid}/root{path}"
-    st = os.lstat(host)
+def container_path(view: ProgramView, path: str, depth: int = 0) -> tuple[str, os.stat_result] | None:
+    """(the path a container path finally leads to, its lstat), symlinks followed inside the container;
+    None when nothing is there."""
+    if not view.exists(path):
+        return None
+    st = view.lstat(path)
     if stat.S_ISLNK(st.st_mode) and depth < 16:
-        target = os.readlink(host)
+        target = view.readlink(path)
         nxt = target if target.startswith("/") else os.path.join(os.path.dirname(path), target)
-        return container_path(pid, os.path.normpath(nxt), depth + 1)
+        return container_path(view, os.path.normpath(nxt), depth + 1)
     return path, st
 
 
-def container_stat(pid: int, path: str) -> os.stat_result | None:
-    try:
-        return container_path(pid, path)[1]
-    except FileNotFoundError:
-        return None
+def container_stat(view: ProgramView, path: str) -> os.stat_result | None:
+    found = container_path(view, path)
+    return None if found is None else found[1]
 
 
 def launched_with_devices(new_container, new_bundle, devices: list[dict], **config):
@@ -78,10 +79,9 @@ def describe(st: os.stat_result | None) -> str:
     pytest.param({"path": "/dev/ocitest/sub/char", "type": "c", "major": 1, "minor": 5}, id="char-in-subfolder",
                  marks=DEVICE_NODE),
 ])
-@needs("program_visible_from_host")
 def test_a_configured_device_is_available(new_container, new_bundle, device):
     container = launched_with_devices(new_container, new_bundle, [device])
-    st = container_stat(container.pid, device["path"])
+    st = container_stat(container.view, device["path"])
     container.finish()
     assert st is not None, f"linux.devices lists {device}, yet {device['path']} does not exist in the container"
     assert KINDS[device["type"]](st.st_mode), (
@@ -94,12 +94,11 @@ def test_a_configured_device_is_available(new_container, new_bundle, device):
 
 @requirement("linux.device-file-mode")
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o604, 0o666])
-@needs("program_visible_from_host")
 @DEVICE_NODE
 def test_a_device_has_its_file_mode(new_container, new_bundle, mode):
     device = {"path": "/dev/ocitest-mode", "type": "c", "major": 1, "minor": 7, "fileMode": mode}
     container = launched_with_devices(new_container, new_bundle, [device])
-    st = container_stat(container.pid, device["path"])
+    st = container_stat(container.view, device["path"])
     container.finish()
     assert st is not None, f"{device['path']} does not exist in the container"
     assert stat.S_IMODE(st.st_mode) == mode, (
@@ -108,13 +107,12 @@ def test_a_device_has_its_file_mode(new_container, new_bundle, mode):
 
 @requirement("linux.device-owner")
 @pytest.mark.parametrize("uid, gid", [(1000, 1001), (0, 65534)])
-@needs("program_visible_from_host")
 @DEVICE_NODE
 def test_a_device_has_its_owner_and_group(new_container, new_bundle, uid, gid):
     device = {"path": "/dev/ocitest-owned", "type": "c", "major": 1, "minor": 7, "fileMode": 0o660,
               "uid": uid, "gid": gid}
     container = launched_with_devices(new_container, new_bundle, [device])
-    st = container_stat(container.pid, device["path"])
+    st = container_stat(container.view, device["path"])
     container.finish()
     assert st is not None, f"{device['path']} does not exist in the container"
     assert (st.st_uid, st.st_gid) == (uid, gid), (
@@ -122,7 +120,6 @@ def test_a_device_has_its_owner_and_group(new_container, new_bundle, uid, gid):
 
 
 @requirement("linux.device-path-anywhere")
-@needs("program_visible_from_host")
 @DEVICE_NODE
 def test_a_device_outside_dev_is_available(new_container, new_bundle):
     device = {"path": "/ocitest-devices/zero", "type": "c", "major": 1, "minor": 5}
@@ -134,7 +131,7 @@ def test_a_device_outside_dev_is_available(new_container, new_bundle):
     assert call.ok, f"a device at {device['path']} (outside /dev) is refused: {call.describe()}"
     container.start()
     container.read_until(probe.READY)
-    st = container_stat(container.pid, device["path"])
+    st = container_stat(container.view, device["path"])
     container.finish()
     assert st is not None and stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 5, (
         f"{device['path']} should be a character device 1:5; the container has {describe(st)}")
@@ -194,16 +191,12 @@ DEFAULTS = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "u
 @requirement("linux.device-defaults")
 @pytest.mark.parametrize("with_devices", [False, pytest.param(True, marks=DEVICE_NODE)],
                          ids=["no-linux-devices", "with-linux-devices"])
-@needs("program_visible_from_host")
 def test_the_default_devices_are_supplied(new_container, new_bundle, with_devices):
     devices = [{"path": "/dev/ocitest-extra", "type": "c", "major": 1, "minor": 7}] if with_devices else []
     container = launched_with_devices(new_container, new_bundle, devices)
-    found = {name: container_stat(container.pid, f"/dev/{name}") for name in DEFAULTS}
-    try:
-        ptmx = container_path(container.pid, "/dev/ptmx")
-    except FileNotFoundError:
-        ptmx = None
-    pts_ptmx = container_stat(container.pid, "/dev/pts/ptmx")
+    found = {name: container_stat(container.view, f"/dev/{name}") for name in DEFAULTS}
+    ptmx = container_path(container.view, "/dev/ptmx")
+    pts_ptmx = container_stat(container.view, "/dev/pts/ptmx")
     container.finish()
     wrong = {f"/dev/{name}": describe(st) for name, st in found.items()
              if st is None or not stat.S_ISCHR(st.st_mode)
@@ -215,12 +208,31 @@ def test_the_default_devices_are_supplied(new_container, new_bundle, with_device
         f"/dev/ptmx leads to {ptmx[0]} ({describe(ptmx[1])}), not to the container's /dev/pts/ptmx")
 
 
+def say_stat(key: str, path: str) -> str:
+    """A shell line printing the program's own stat of ``path`` (links followed in its root) as
+    ``ocitest:KEY MODE:MAJOR:MINOR`` (hex), or ``ocitest:KEY none`` when nothing is there."""
+    return (f"if [ -e {path} ]; then {probe.say(key, f'$(stat -L -c %f:%t:%T {path})')}; "
+            f"else {probe.say(key, 'none')}; fi")
+
+
+def stat_said(said: list[str] | None, printed: str) -> os.stat_result | None:
+    """The mode and device numbers ``say_stat`` printed, as a stat result (None: nothing there)."""
+    if not said or len(said[0].split(":")) != 3 and said[0].strip() != "none":
+        raise HarnessError(f"the program did not print what it stat'ed: {printed!r}")
+    if said[0].strip() == "none":
+        return None
+    mode, major, minor = (int(part, 16) for part in said[0].strip().split(":"))
+    return os.stat_result((mode, 0, 0, 1, 0, 0, 0, 0, 0, 0), {"st_rdev": os.makedev(major, minor)})
+
+
 @requirement("linux.device-console")
-@needs("program_visible_from_host")
 def test_dev_console_is_the_terminal(new_container, new_bundle):
+    # The program prints what its /dev/console and its stdin are: its stdio is the terminal, so a
+    # sandbox's program cannot be asked over it, and the program's own stat is the same fact anyway.
     bundle = new_bundle()
     bundle.config["process"]["terminal"] = True
-    container = new_container(probe.waiting(), bundle=bundle)
+    container = new_container(probe.waiting(say_stat("console", "/dev/console"), say_stat("stdin", "/proc/$$/fd/0")),
+                              bundle=bundle)
     call = container.create(console=True)
     try:
         master = container.console.receive(container.timeouts.wait)
@@ -230,10 +242,12 @@ def test_dev_console_is_the_terminal(new_container, new_bundle):
     container.start()
     term = pexpect.fdpexpect.fdspawn(master, timeout=container.timeouts.wait, encoding="utf-8", codec_errors="replace")
     term.expect(probe.READY)
-    console = container_stat(container.pid, "/dev/console")
-    stdin = os.stat(f"/proc/{container.pid}/fd/0")
+    said = probe.facts(term.before.replace("\r", ""))
     term.sendline("stop")
+    console, stdin = stat_said(said.get("console"), term.before), stat_said(said.get("stdin"), term.before)
     assert console is not None, "process.terminal is true, yet the container has no /dev/console"
+    if stdin is None:
+        raise HarnessError(f"the program could not stat its stdin: it printed {term.before!r}")
     assert stat.S_ISCHR(console.st_mode) and console.st_rdev == stdin.st_rdev, (
         f"/dev/console is {describe(console)}; the program's terminal (its stdin) is "
         f"{os.major(stdin.st_rdev)}:{os.minor(stdin.st_rdev)}")

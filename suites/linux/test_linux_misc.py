@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from ocitest import Wiring, host, needs, probe, provisions, requirement, since
-from ocitest.host import RESCTRL, mounts_at, resctrl_l3_schema
+from ocitest.host import RESCTRL, resctrl_l3_schema
 
 # -- personality ------------------------------------------------------------------------------
 
@@ -59,13 +59,12 @@ def test_the_program_runs_with_the_execution_domain(new_container, new_bundle, d
 
 @requirement("linux.mount-label")
 @needs("selinux")
-@needs("program_visible_from_host")
 def test_mounts_carry_the_mount_label(new_container, new_bundle):
     label = "system_u:object_r:container_file_t:s0:c100,c200"
     bundle = new_bundle()
     bundle.config["linux"]["mountLabel"] = label
     container = new_container(probe.waiting(), bundle=bundle).launch()
-    shm = mounts_at(container.pid, "/dev/shm")
+    shm = container.view.mounts_at("/dev/shm")
     container.finish()
     assert shm and f'context="{label}"' in shm[-1].super_options, (
         f"mountLabel {label!r}: the container's /dev/shm is {shm[-1].describe() if shm else 'not mounted'}")
@@ -80,7 +79,7 @@ POLICIES = {"MPOL_BIND": "bind:0", "MPOL_INTERLEAVE": "interleave:0", "MPOL_PREF
 @requirement("linux.memory-policy")
 @pytest.mark.parametrize("mode", sorted(POLICIES))
 @needs("numa")
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", "the program's NUMA memory policy (/proc/PID/numa_maps)")
 def test_the_program_runs_with_the_memory_policy(new_container, new_bundle, mode):
     bundle = new_bundle()
     bundle.config["linux"]["memoryPolicy"] = {"mode": mode, "nodes": "0"}
@@ -94,6 +93,9 @@ def test_the_program_runs_with_the_memory_policy(new_container, new_bundle, mode
 # -- network devices --------------------------------------------------------------------------
 
 _names = itertools.count(1)
+#: What the netDevices checks read from the host: `ip -j addr` run in the program's network namespace,
+#: entered through the state pid (busybox's ip in the container has no JSON output).
+NET_NAMESPACE = "the program's network interfaces (ip addr in its network namespace, entered through its pid)"
 
 
 class Dummy:
@@ -140,7 +142,7 @@ def launched_with(new_container, new_bundle, devices: dict):
 
 @requirement("linux.net-devices-moved", "linux.net-devices-up", "linux.net-devices-addresses-kept")
 @pytest.mark.parametrize("rename", [False, True], ids=["host-name", "renamed"])
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", NET_NAMESPACE)
 def test_a_net_device_is_moved_in_up_with_its_addresses(new_container, new_bundle, dummy, rename):
     target = "ocitest0" if rename else dummy.name
     container = launched_with(new_container, new_bundle, {dummy.name: {"name": target} if rename else {}})
@@ -156,7 +158,7 @@ def test_a_net_device_is_moved_in_up_with_its_addresses(new_container, new_bundl
 
 
 @requirement("linux.net-devices-name-template")
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", NET_NAMESPACE)
 def test_a_name_template_is_filled_in_by_the_kernel(new_container, new_bundle, dummy):
     container = launched_with(new_container, new_bundle, {dummy.name: {"name": "octmpl%d"}})
     names = [link["ifname"] for link in links_inside(container)]
@@ -198,6 +200,10 @@ def test_a_moved_virtual_device_is_not_moved_back(new_container, new_bundle, dum
 # -- Intel RDT ----------------------------------------------------------------------------------
 
 
+#: What the CLOS checks compare with a resctrl group's tasks file on the host: the program's host pid.
+HOST_PID = "the program's host pid (in a resctrl group's tasks)"
+
+
 def needs_resctrl(test):
     """The check needs a mounted resctrl (whatever the runtime's ``features`` say of ``intelRdt``)."""
     return needs("resctrl")(test)
@@ -224,7 +230,7 @@ def test_intel_rdt_without_resctrl_is_an_error(new_container, new_bundle):
 # closID "/" (the resctrl root, the default CLOS) is defined from runtime-spec 1.3.0 on.
 @pytest.mark.parametrize("closid", [None, pytest.param("/", marks=since("1.3.0"))], ids=["container-id", "root"])
 @needs_resctrl
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", HOST_PID)
 def test_the_container_joins_its_clos(new_container, new_bundle, closid):
     bundle = new_bundle()
     rdt = {} if closid is None else {"closID": closid}
@@ -268,7 +274,7 @@ def test_schemata_are_written_and_the_group_removed(new_container, new_bundle):
 
 @requirement("linux.intel-rdt-closid", "linux.intel-rdt-cleanup")
 @needs_resctrl
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", HOST_PID)
 def test_a_missing_preconfigured_clos_is_an_error_and_an_existing_one_is_kept(new_container, new_bundle):
     bundle = new_bundle()
     bundle.config["linux"]["intelRdt"] = {"closID": f"ocitest-missing-{os.getpid()}"}

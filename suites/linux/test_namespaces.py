@@ -6,7 +6,10 @@ https://github.com/opencontainers/runtime-spec/blob/v1.3.0/config-linux.md#confi
 
 Namespaces are compared by their identity (``/proc/PID/ns/KIND``, ``net:[4026531840]``) read from
 the host: the harness's own, the container process's, another container's, or the inode of the
-namespace file the config names.
+namespace file the config names. Those checks need the host view of the program (a sandbox's state pid
+is not the program); what the program shows of a new namespace itself (its pid, hostname, interfaces)
+and its time offsets are read as it shows them (``container.view``), so they hold for a sandboxed
+runtime too.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitest import HarnessError, needs, probe, provisions, requirement, since
+from ocitest import HarnessError, needs, probe, provisions, requirement, since, unseen
 from ocitest.host import NS_FILES, namespace
 
 ALL_TYPES = list(NS_FILES)
@@ -173,7 +176,7 @@ def test_each_namespace_type_is_accepted(new_container, new_bundle, kind):
 
 @requirement("linux.namespace-new")
 @pytest.mark.parametrize("kind", each_needing("new_namespace", ALL_TYPES))
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", "the program's namespaces, compared with the caller's and another container's")
 def test_a_listed_namespace_is_a_new_one(new_container, new_bundle, kind):
     seen = []
     for _ in range(2):
@@ -191,13 +194,62 @@ def test_a_listed_namespace_is_a_new_one(new_container, new_bundle, kind):
     assert seen[0] != seen[1], f"two containers that each list `{kind}` without a path share the namespace {seen[0]}"
 
 
+def interfaces(net_dev: str) -> set[str]:
+    """The interface names of a /proc/PID/net/dev text."""
+    return {line.split(":", 1)[0].strip() for line in net_dev.splitlines()[2:] if ":" in line}
+
+
+#: What the program itself shows of being in a new namespace of these kinds, which it could not show in
+#: the caller's (the host view and a sandbox's inside view alike): pid: it is pid 1; uts: the config's
+#: hostname is its own while the caller's is unchanged; network: it has none of the caller's interfaces
+#: (a network device belongs to one namespace). Not user: a sandbox's program is in its own kernel's
+#: root user namespace, whose uid_map (0 0 4294967295) looks like the caller's without being it.
+SEEN_FROM_INSIDE = ["pid", "uts", "network"]
+
+
+@requirement("linux.namespace-new")
+@pytest.mark.parametrize("kind", each_needing("new_namespace", SEEN_FROM_INSIDE))
+def test_a_listed_namespace_is_new_as_the_program_sees_it(new_container, new_bundle, kind):
+    bundle = new_bundle()
+    with_namespace(bundle, kind)
+    if kind == "uts":
+        bundle.config["hostname"] = "ocitest-new-uts"
+    host_name = os.uname().nodename
+    container = new_container(probe.waiting(probe.say("pid", "$$"), probe.say("hostname", "$(uname -n)")),
+                              bundle=bundle)
+    call = create(container, check=False)
+    if not call.ok:
+        pytest.skip(refused_reason(call))
+    container.start()
+    facts = probe.facts(container.read_until(probe.READY))
+    if kind == "pid":
+        assert facts.get("pid") == ["1"], (
+            f"`pid` is listed without a path, yet the program is pid {facts.get('pid')} in its PID namespace, "
+            "not the first process of a new one")
+    elif kind == "uts":
+        assert facts.get("hostname") == ["ocitest-new-uts"], (
+            f"the config's hostname is 'ocitest-new-uts', the program's is {facts.get('hostname')}")
+        assert os.uname().nodename == host_name, (
+            f"`uts` is listed without a path, yet the caller's hostname changed from {host_name!r} to "
+            f"{os.uname().nodename!r}: the container is in the caller's UTS namespace")
+    else:
+        own = interfaces(Path("/proc/self/net/dev").read_text()) - {"lo"}
+        if not own:
+            pytest.skip("the caller has no network interface besides lo, so a container in its namespace looks new")
+        seen = interfaces(container.view.proc_file("net/dev"))
+        assert not seen & own, (
+            f"`network` is listed without a path, yet the program has the caller's interfaces {sorted(seen & own)} "
+            f"(it sees {sorted(seen)})")
+    container.finish()
+
+
 @requirement("linux.namespace-inherit")
 @pytest.mark.parametrize("kind", each_needing("namespace_kind", [k for k in INHERITABLE if k != "user"]) + [
     pytest.param("user", marks=[needs("namespace_kind", "user"),
                                 needs("privileged",
                                       "run a container without a user namespace (a rootless runtime needs one)")]),
 ])
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", "the program's namespaces, compared with the caller's")
 def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
     bundle = new_bundle()
     without_namespace(bundle, kind)
@@ -210,7 +262,7 @@ def test_an_unlisted_namespace_is_the_callers(new_container, new_bundle, kind):
 
 @requirement("linux.namespace-path-join")
 @pytest.mark.parametrize("kind", joinable(["network", "ipc", "uts", "cgroup", "pid"]))
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", "the program's namespaces, compared with the namespace the config names")
 def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
     bundle = new_bundle()
     if kind == "pid":
@@ -247,7 +299,6 @@ def test_a_namespace_path_is_joined(new_container, new_bundle, kind):
                  marks=[needs("host_tool", *NS_MAKERS["network"]), PERSISTENT_NS]),
     "network-entry-with-a-regular-file",
 ])
-@needs("program_visible_from_host")
 def test_a_path_of_the_wrong_kind_is_an_error(new_container, new_bundle, case):
     bundle = new_bundle()
     kind = case.split("-")[0]
@@ -302,7 +353,10 @@ def as_rows(maps: list[dict]) -> list[tuple[int, int, int]]:
                   {"containerID": 100, "hostID": GID_BASE + 700, "size": 1}], id="several-ranges"),
 ])
 @needs("user_namespaces")
-@needs("program_visible_from_host")
+# The mappings to host IDs are the host's to read: a sandbox's program runs on its own kernel, in that
+# kernel's root user namespace (measured on runsc: 0 0 4294967295 with uidMappings given; runsc runs its
+# gofer as the mapped root instead), so its own uid_map says nothing of the host IDs.
+@needs("program_visible_from_host", "the program's uid and gid mappings to host IDs")
 @needs("privileged", "map container IDs to host IDs other than the caller's own (nor chown the rootfs to them)")
 def test_uid_and_gid_maps_are_the_configured_mappings(new_container, new_bundle, uid_maps, gid_maps):
     bundle = new_bundle()
@@ -370,7 +424,6 @@ def offsets_the_host_can_take() -> dict:
 
 @requirement("linux.time-offsets")
 @needs("new_namespace", "time")
-@needs("program_visible_from_host")
 def test_time_offsets_shift_the_clocks(new_container, new_bundle):
     bundle = new_bundle()
     with_namespace(bundle, "time")
@@ -389,7 +442,11 @@ def test_time_offsets_shift_the_clocks(new_container, new_bundle):
     container.start()
     container.read_until(probe.READY)
     seen = {}
-    for line in Path(f"/proc/{container.pid}/timens_offsets").read_text().splitlines():
+    try:
+        offsets_text = container.view.proc_file("timens_offsets")
+    except FileNotFoundError as exc:
+        unseen("time namespace offsets", f"its /proc has no timens_offsets ({exc})")
+    for line in offsets_text.splitlines():
         clock, secs, nanosecs = line.split()
         seen[clock] = {"secs": int(secs), "nanosecs": int(nanosecs)}
     container.finish()

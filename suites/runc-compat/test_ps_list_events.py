@@ -13,7 +13,9 @@ import pytest
 from ocitest import RuntimeTimeout, needs, probe, requirement
 from ocitest.host import namespace
 
-VISIBLE = needs("program_visible_from_host")
+#: runc's `ps --format json` lists host pids, which the check finds by the container's PID namespace on the
+#: host; a sandboxed runtime's program has no host pid (its processes live in the sandbox's kernel).
+VISIBLE = needs("program_visible_from_host", "the host pids of the container's processes (by their PID namespace)")
 
 
 def pid_namespace_members(pid: int) -> set[int]:

@@ -56,7 +56,6 @@ def test_delete_of_an_unknown_container_fails(runtime, unknown_container_id):
 
 
 @requirement("runtime.delete-removes-resources", "runtime.lifecycle-destroy")
-@needs("program_visible_from_host")
 @needs("own_cgroup", "create a cgroup for the container at its cgroupsPath")
 def test_delete_removes_the_containers_cgroup_processes_and_record(new_container, new_bundle):
     bundle = new_bundle()
@@ -96,7 +95,7 @@ def test_delete_keeps_bind_mount_sources_the_container_used(new_container, new_b
 
 @requirement("runtime.delete-spares-foreign-resources")
 @needs("host_tool", "ip", "iproute2", "to make a namespace to join")
-@needs("program_visible_from_host")
+@needs("program_visible_from_host", "the program's network namespace, compared with the one the config names")
 @needs("privileged", "create a named network namespace on the host (`ip netns add` mounts it under /run/netns)")
 def test_delete_keeps_a_network_namespace_the_container_joined(new_container, new_bundle):
     bundle = new_bundle()
