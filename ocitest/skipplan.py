@@ -135,6 +135,11 @@ class _Collector:
 # -- inline skips -------------------------------------------------------------------------------
 
 
+#: The suite API's calls that may skip the check that makes them: a fact the program cannot show
+#: (``unseen``, view.py) and a config the runtime refuses (Container.*_unless_refused).
+SKIPPING_CALLS = frozenset({"unseen", "create_unless_refused", "launch_unless_refused"})
+
+
 def may_skip_inline(item: pytest.Item) -> bool:
     """Whether the test's function, a fixture it uses or a function or class of its module that
     it reaches calls ``pytest.skip`` (a skip decided while the check runs)."""
@@ -157,7 +162,7 @@ def _reaches_skip(func: Any, module: types.ModuleType, seen: set[int]) -> bool:
         return False
     seen.add(id(code))
     names = {name for c in _code_objects(code) for name in c.co_names}
-    if "pytest" in names and "skip" in names:
+    if ("pytest" in names and "skip" in names) or names & SKIPPING_CALLS:
         return True
     for name in names:
         obj = vars(module).get(name)
