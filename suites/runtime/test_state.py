@@ -58,18 +58,28 @@ def test_state_id_is_the_id_given_to_create_and_differs_between_containers(new_c
 # throughout, and it ends when the program ends (the caller's pidfd wait on it is how ocitest sees any
 # container exit). That the process IS the program (its PID namespace and root) only the host view can
 # tell: the second check, not made for a sandbox.
-@requirement("runtime.state-pid")
-def test_state_pid_is_a_live_host_process_that_ends_with_the_program(new_container):
-    container = new_container(probe.waiting())
+def created_state_pid(container) -> int:
+    """Create the container; the pid its state reports, which must be a live process."""
     container.create()
-    created = container.state()
-    pid = created.get("pid")
+    pid = container.state().get("pid")
     assert isinstance(pid, int) and pid > 0, f"state of a created container has pid {pid!r}"
     assert process_alive(pid), f"state pid {pid} of a created container is not a live process"
+    return pid
+
+
+def start_with_the_same_pid(container, pid: int) -> None:
+    """Start the container; its state must report the same ``pid`` while it runs."""
     container.start()
     container.read_until(probe.READY)
     running = container.state().get("pid")
     assert running == pid, f"state pid changed from {pid} (created) to {running!r} (running)"
+
+
+@requirement("runtime.state-pid")
+def test_state_pid_is_a_live_host_process_that_ends_with_the_program(new_container):
+    container = new_container(probe.waiting())
+    pid = created_state_pid(container)
+    start_with_the_same_pid(container, pid)
     assert process_alive(pid), f"state pid {pid} of a running container is not a live process"
     try:
         status = container.finish()  # closes the program's stdin: it exits 0
@@ -82,21 +92,14 @@ def test_state_pid_is_a_live_host_process_that_ends_with_the_program(new_contain
 @needs("program_visible_from_host", "whether the state pid is the program itself (its PID namespace and root)")
 def test_state_pid_is_the_container_process_while_created_and_running(new_container):
     container = new_container(probe.waiting())
-    container.create()
-    created = container.state()
-    pid = created.get("pid")
-    assert isinstance(pid, int) and pid > 0, f"state of a created container has pid {pid!r}"
-    assert process_alive(pid), f"state pid {pid} of a created container is not a live process"
+    pid = created_state_pid(container)
     assert namespace(pid, "pid") != namespace("self", "pid"), (
         f"state pid {pid} is in the host's pid namespace, not the container's"
     )
     assert os.path.exists(f"/proc/{pid}/root/ocitest-rootfs"), (
         f"state pid {pid} does not have the bundle's rootfs as its root: it is not the container process"
     )
-    container.start()
-    container.read_until(probe.READY)
-    running = container.state().get("pid")
-    assert running == pid, f"state pid changed from {pid} (created) to {running!r} (running)"
+    start_with_the_same_pid(container, pid)
     status = container.finish()
     assert status is None or status.code == 0, f"the program ended with {status}"
 
