@@ -10,13 +10,11 @@ that unmounts them after delete turns it green.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 
 import pytest
 
-from .conftest import BAD_RUNTIMES, Run, assert_red_on_exactly, needs_root_and, run_ocitest
+from .conftest import BAD_RUNTIMES, Run, assert_red_on_exactly, cannot_drive, needs_root_and, run_ocitest
 
 SELECTION = ("-k", "test_mounts")
 
@@ -60,8 +58,8 @@ def test_a_runtime_breaking_one_mount_requirement_is_red_on_exactly_it(wrapper, 
 @pytest.fixture(scope="module")
 def crun_idmap() -> Callable[..., Run]:
     """``crun_idmap(tmp_path, runtime)``: a run of the id-mapping checks with ``runtime`` wrapping crun."""
-    if os.geteuid() != 0 or shutil.which("crun") is None:
-        pytest.skip("needs root and crun")
+    if cannot_drive("crun"):
+        pytest.skip(cannot_drive("crun"))
 
     def run(tmp_path, runtime: str) -> Run:
         tmp_path.mkdir()
@@ -92,8 +90,8 @@ def test_a_mount_left_without_any_mapping_is_not_charged_to_uses_mappings(runc_o
 
 @pytest.mark.parametrize("real", ["runc", "crun"])
 def test_a_runtime_unmounting_a_shared_namespace_container_at_delete_passes_where_the_real_one_fails(real, tmp_path):
-    if os.geteuid() != 0 or shutil.which(real) is None:
-        pytest.skip(f"needs root and {real}")
+    if cannot_drive(real):
+        pytest.skip(cannot_drive(real))
     selection = ("--suite", "config", "-k", "host_namespace")
     (tmp_path / real).mkdir()
     (tmp_path / "fixed").mkdir()
