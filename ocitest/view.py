@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from .elf import AS_USER_PROGRAM, EUID_PROGRAM, UNPRIVILEGED, printf_octal
 from .errors import HarnessError
 from .host import Mount, parse_mountinfo
 from .host.processes import nsenter, parse_limits, parse_status, proc_limits, proc_status
@@ -151,6 +152,26 @@ class ProgramView:
         """Make a /dev/null character node at ``path`` and open it for writing; the open's error, or None."""
         raise NotImplementedError
 
+    def access_time_of_a_read(self, path: str, directory: bool, atime: int, mtime: int) -> tuple[int, int]:
+        """Make a file (or, ``directory``, a folder) at ``path``, give it these access and modification
+        times, read it once (list it, for a folder) and say its access time before and after the read,
+        in whole seconds: the effect of the mount's access-time flags (noatime, relatime, nodiratime),
+        which a sandbox kernel's mount table may not show."""
+        raise NotImplementedError
+
+    def setuid_works(self, path: str) -> bool:
+        """Put a set-user-ID root program at ``path`` (elf.EUID_PROGRAM) and run it as an unprivileged
+        user: whether it ran as root (the effect of the mount's ``nosuid``/``suid``). A HarnessError
+        when it ran neither way."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _ran_as_root(status: int, output: str = "") -> bool:
+        if status in (0, UNPRIVILEGED & 0xFF):
+            return status == 0
+        raise HarnessError(f"the set-user-ID probe ran neither as root nor as uid {UNPRIVILEGED}: exit status "
+                           f"{status} (127: it could not become uid {UNPRIVILEGED}) {output.strip()}".rstrip())
+
 
 @dataclass
 class HostView(ProgramView):
@@ -238,6 +259,33 @@ class HostView(ProgramView):
         except OSError as exc:
             return exc
         return None
+
+    def access_time_of_a_read(self, path: str, directory: bool, atime: int, mtime: int) -> tuple[int, int]:
+        # Through /proc/PID/root the path crosses the container's own mount, whose flags decide.
+        target = self.path(path)
+        if directory:
+            os.mkdir(target)
+        else:
+            Path(target).write_text("x")
+        os.utime(target, (atime, mtime))
+        before = int(os.stat(target).st_atime)
+        if directory:
+            os.listdir(target)
+        else:
+            Path(target).read_bytes()
+        return before, int(os.stat(target).st_atime)
+
+    def setuid_works(self, path: str) -> bool:
+        runner = f"{path}-as-user"
+        for name, program, mode in ((path, EUID_PROGRAM, 0o4755), (runner, AS_USER_PROGRAM, 0o755)):
+            Path(self.path(name)).write_bytes(program)
+            os.chown(self.path(name), 0, 0)
+            os.chmod(self.path(name), mode)
+        # Run in the program's mount namespace: the kernel honours a set-user-ID bit only on a mount of
+        # the executing process's own namespace, so a run from the host would be ignored on any mount.
+        ran = subprocess.run([*nsenter(self.pid, "-m"), runner, path], capture_output=True, text=True,
+                             timeout=30, check=False)
+        return self._ran_as_root(ran.returncode, ran.stderr)
 
 
 @dataclass
@@ -385,6 +433,28 @@ class InsideView(ProgramView):
         if made is not None:
             raise HarnessError(f"the program could not make the device node the check opens: {made}")
         return self._act(f": 2>&1 >{shlex.quote(path)}", "opening", path)
+
+    def access_time_of_a_read(self, path: str, directory: bool, atime: int, mtime: int) -> tuple[int, int]:
+        quoted = shlex.quote(path)
+        make, read = (f"mkdir {quoted}", f"ls {quoted} >/dev/null") if directory else \
+            (f"printf x >{quoted}", f"cat {quoted} >/dev/null")
+        # busybox touch: -m then -a, each leaving the other time as it is; stat %X is the access time
+        answer = self.ask(f"{{ {make} && touch -m -d @{mtime} {quoted} && touch -a -d @{atime} {quoted} && "
+                          f"stat -c %X {quoted} && {read} && stat -c %X {quoted}; }} 2>&1")
+        if not answer.ok:
+            raise HarnessError(f"the program could not make and read {path} to see its access time: "
+                               f"{answer.error('reading', path)}")
+        before, after = answer.output.split()
+        return int(before), int(after)
+
+    def setuid_works(self, path: str) -> bool:
+        program, runner = shlex.quote(path), shlex.quote(f"{path}-as-user")
+        made = self.ask(f"{{ printf '{printf_octal(EUID_PROGRAM)}' >{program} && chmod 4755 {program} && "
+                        f"printf '{printf_octal(AS_USER_PROGRAM)}' >{runner} && chmod 755 {runner}; }} 2>&1")
+        if not made.ok:
+            raise HarnessError(f"the program could not write the set-user-ID probe: {made.error('writing', path)}")
+        ran = self.ask(f"{runner} {program} 2>&1")
+        return self._ran_as_root(ran.status, ran.output)
 
 
 def unseen(what: str, why: str) -> NoReturn:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
+import platform
+import time
 
 import pytest
 
@@ -191,13 +193,15 @@ DEVICE_EFFECT = needs("privileged", "make a device node on the mount to see the 
                                     "needs CAP_MKNOD in the initial user namespace)")
 
 
-def allow_mknod(bundle) -> None:
-    """Give the program CAP_MKNOD, so that under the inside view it can make the device probe's node
-    itself (the host view makes it from the host and does not need it)."""
+def allow(bundle, *capabilities: str) -> None:
+    """Give the program ``capabilities`` for a probe it runs itself under the inside view: CAP_MKNOD
+    to make the device probe's node, CAP_SETUID and CAP_SETGID to become the unprivileged user of the
+    set-user-ID probe (the host view makes the node from the host and does not need them)."""
     caps = bundle.config["process"].setdefault("capabilities", {})
     for kind in ("bounding", "permitted", "effective"):
-        if "CAP_MKNOD" not in caps.setdefault(kind, []):
-            caps[kind].append("CAP_MKNOD")
+        for capability in capabilities:
+            if capability not in caps.setdefault(kind, []):
+                caps[kind].append(capability)
 
 
 #: The options checked on a bind mount too: the per-mount flags, which mount(8) applies to a bind by
@@ -230,7 +234,9 @@ def test_flag_option_gives_a_bind_mount_what_mount8_gives(option, new_container,
 def flag_entry(bundle, kind: str, dest: str, options: list[str]) -> dict:
     """A tmpfs at ``dest`` with ``options``, or (``kind`` "bind") an rbind of a fresh host tmpfs."""
     if EFFECTS.get(options[-1], (None,))[0] is device_probe:
-        allow_mknod(bundle)
+        allow(bundle, "CAP_MKNOD")
+    if "nosuid" in (options[-1], UNDOES.get(options[-1])):
+        allow(bundle, "CAP_SETUID", "CAP_SETGID")
     if kind == "tmpfs":
         return add_mount(bundle, dest, options)
     source = bundle.path / "bind-source"
@@ -263,6 +269,8 @@ def check_flag_option(kind: str, option: str, new_container, new_bundle) -> None
     what = f"a {kind} mount with options {entry['options']}"
     assert call.ok, f"create failed for {what}: {call.describe()}"
     mount = top_mount(container, dest)
+    check_access_times(container, option, kind, dest, expected)
+    check_setuid(container, option, kind, dest, expected)
     got = flag_view(mount)
     shown = shown_flags(container)
     if shown is None:
@@ -274,7 +282,7 @@ def check_flag_option(kind: str, option: str, new_container, new_bundle) -> None
         # A sandbox kernel's own mount table (gVisor's): only the flags it can show are compared;
         # what it shows of a superblock (its tmpfs's, its gofer's 9p options) is its own.
         concerned = concerned_flags(option, kind, expected)
-        if concerned and not concerned & shown and option not in EFFECTS:
+        if concerned and not concerned & shown and option not in EFFECTS and not concerned & EFFECT_FLAGS:
             unseen(f"`{'`/`'.join(sorted(concerned))}` on its mount",
                    f"its mount table ({container.view.how}) shows that flag on no mount, not even where the "
                    f"config asks for it ({mount.describe()})")
@@ -293,6 +301,68 @@ def check_flag_option(kind: str, option: str, new_container, new_bundle) -> None
         else:
             assert problem is None, (
                 f"{action} the `{option}` {kind} mount {dest} (after `{restricting}`) failed: {problem!r}")
+
+
+#: The flags whose effect is on access times: seen by what one read does to a file's or a folder's.
+ACCESS_TIME_FLAGS = frozenset({"noatime", "relatime", "nodiratime"})
+DAY = 24 * 3600
+
+
+def check_access_times(container, option: str, kind: str, dest: str, expected: tuple[frozenset, frozenset]) -> None:
+    """The access-time flags ``option`` decides, by their effect (a sandbox kernel's mount table may not
+    show them; gVisor's shows none but ``noatime``): one read of a file or a folder on the mount updates
+    its access time or not, as the kernel does on the mount mount(8) makes with the same options.
+
+    * an access time a month old: every mode updates it but ``noatime`` (relatime updates one older
+      than a day);
+    * an access time in the future, after the modification and change times: only a mode that is
+      neither ``relatime`` nor ``noatime`` (``strictatime``) updates it;
+    * a folder's access time a month old, on listing it: kept by ``noatime`` and ``nodiratime``.
+    """
+    concerned = concerned_flags(option, kind, expected) & ACCESS_TIME_FLAGS
+    flags, now = expected[0], int(time.time())
+    month_ago = now - 30 * DAY
+    # (what the probe reads, a folder?, its access time, its modification time, the flags that keep it)
+    probes = [
+        ("a file whose access time is a month old", False, month_ago, month_ago - DAY, {"noatime"}),
+        ("a file whose access time is later than its modification and change times", False, now + DAY // 4,
+         month_ago, {"noatime", "relatime"}),
+        ("a folder whose access time is a month old", True, month_ago, month_ago - DAY, {"noatime", "nodiratime"}),
+    ]
+    for number, (what, directory, atime, mtime, keepers) in enumerate(probes):
+        if not concerned & keepers:
+            continue
+        before, after = container.view.access_time_of_a_read(f"{dest}/atime-{number}", directory, atime, mtime)
+        kept = bool(keepers & flags)
+        assert (after == before) == kept, (
+            f"on the `{option}` {kind} mount {dest}, {'listing' if directory else 'reading'} {what} "
+            f"{'updated' if after != before else 'kept'} it ({before} -> {after}); on the mount mount(8) makes "
+            f"(per-mount [{','.join(sorted(flags))}]) the read {'keeps' if kept else 'updates'} it"
+        )
+
+
+def check_setuid(container, option: str, kind: str, dest: str, expected: tuple[frozenset, frozenset]) -> None:
+    """``nosuid``/``suid`` by their effect: a set-user-ID root program on the mount, run by an
+    unprivileged user, runs as root unless the mount mount(8) makes has ``nosuid``. The probe is x86_64
+    machine code (ocitest/elf.py); elsewhere only the mount table judges the flag."""
+    if "nosuid" not in concerned_flags(option, kind, expected):
+        return
+    if platform.machine() != "x86_64":
+        if container.view.from_inside:
+            unseen("set-user-ID effect of `nosuid`/`suid`", f"the probe program is x86_64 code; this host is "
+                                                             f"{platform.machine()}")
+        return
+    ignored = "nosuid" in expected[0]
+    as_root = container.view.setuid_works(f"{dest}/setuid")
+    assert as_root != ignored, (
+        f"on the `{option}` {kind} mount {dest}, a set-user-ID root program run by uid 1000 ran as "
+        f"{'root' if as_root else 'uid 1000'}; on the mount mount(8) makes (per-mount "
+        f"[{','.join(sorted(expected[0]))}]) it runs as {'uid 1000: the bit is ignored' if ignored else 'root'}"
+    )
+
+
+#: The flags a check sees by their effect when the mount table does not show them.
+EFFECT_FLAGS = ACCESS_TIME_FLAGS | {"nosuid"}
 
 
 def concerned_flags(option: str, kind: str, expected: tuple[frozenset, frozenset]) -> frozenset[str]:
