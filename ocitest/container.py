@@ -75,6 +75,7 @@ class LiveContainers:
 
     def discard(self, container: Container) -> None:
         self._live.pop(id(container), None)
+        container.close_helpers()
 
     def settle_for(self, container_id: str) -> ExitReaper:
         """Before ``delete ID`` (``Runtime.before_delete``): reap what has exited, and say what to
@@ -111,6 +112,8 @@ class LiveContainers:
             for execd in container.execs:
                 if execd.watch is not None and execd.watch.fd is not None and execd.watch.status is None:
                     reaper.add(execd.watch.fd, functools.partial(execd.watch.wait, 0))
+            for fd in container.helper_fds:
+                reaper.reap_on_exit(fd)
             for pid in helpers_of(container.id, str(container.bundle.path), live):
                 if watch is None or pid != watch.pid:
                     reaper.add_pid(pid)
@@ -184,6 +187,9 @@ class Container:
         self.paused = False
         #: Processes started with ``exec``; teardown ends and closes each.
         self.execs: list[ExecProcess] = []
+        #: pidfds of the runtime's helpers of this container that create left behind (runsc's sandbox
+        #: and gofer), taken while they run: what delete waits for, reaped while it runs (settle_for).
+        self.helper_fds: list[int] = []
         self._view: ProgramView | None = None
 
     # -- lifecycle operations -------------------------------------------------------------
@@ -235,6 +241,7 @@ class Container:
         self.created = call.ok
         if call.ok:
             self._watch_container_process()
+            self._note_helpers()
         elif check:
             raise Violation(f"create failed: {call.describe()}")
         return call
@@ -453,6 +460,26 @@ class Container:
             return int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
+
+    def _note_helpers(self) -> None:
+        """Keep a pidfd of each helper process create left behind for this container.
+
+        Found now, while they run: a helper that exits around a later delete (runsc's gofer, right
+        after its sandbox) may be a zombie by then, whose command line can no longer be read, and an
+        unreaped zombie is one a runtime's delete waits for (runsc: 5 s, then it fails)."""
+        _, live = own_children()
+        for pid in helpers_of(self.id, str(self.bundle.path), live):
+            if pid == self.pid:
+                continue
+            try:
+                self.helper_fds.append(os.pidfd_open(pid))
+            except OSError:
+                pass  # gone already: reaped as a zombie before delete
+
+    def close_helpers(self) -> None:
+        for fd in self.helper_fds:
+            os.close(fd)
+        self.helper_fds = []
 
     def _watch_container_process(self) -> None:
         """Open a pidfd on the container process.

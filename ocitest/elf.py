@@ -10,11 +10,12 @@ whether ``linux.seccomp.architectures`` was applied shows in what one such call 
 container's rootfs is a static busybox with no 32-bit program in it, hence this one, written
 out byte by byte: no compiler or 32-bit library is needed on the host or in the rootfs.
 
-``EUID_PROGRAM`` and ``AS_USER_PROGRAM`` show whether a set-user-ID bit works on a mount (the effect
-of ``nosuid``/``suid``): the first, made set-user-ID root, exits with its effective uid; the second,
-run as root, becomes an unprivileged user and executes its argument. busybox cannot stand in for
-either: its set-user-ID handling drops the privilege by itself, and its ``setpriv`` cannot change
-the uid.
+``NO_NEW_PRIVS_PROGRAM`` reads the no_new_privs bit, which a sandbox's /proc/self/status may not show
+(gVisor's has no NoNewPrivs line). ``EUID_PROGRAM`` and ``AS_USER_PROGRAM`` show whether a set-user-ID
+bit works on a mount (the effect of ``nosuid``/``suid``): the first, made set-user-ID root, exits with
+its effective uid; the second, run as root, becomes an unprivileged user and executes its argument.
+busybox cannot stand in for either: its set-user-ID handling drops the privilege by itself, and its
+``setpriv`` cannot change the uid.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ _BASE, _HEADERS = 0x400000, 64 + 56
 
 #: x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
 X86_64_GETEUID, X86_64_SETRESUID, X86_64_SETRESGID, X86_64_SETGROUPS, X86_64_EXECVE = 107, 117, 119, 116, 59
+X86_64_PRCTL = 157
+#: prctl option (include/uapi/linux/prctl.h): returns the calling thread's no_new_privs bit.
+PR_GET_NO_NEW_PRIVS = 39
 #: The unprivileged user AS_USER_PROGRAM becomes (uid and gid); EUID_PROGRAM's status shows its low byte.
 UNPRIVILEGED = 1000
 
@@ -81,6 +85,12 @@ def _as_user_program() -> bytes:
 
 #: Run as root with a program's path as argument: executes it as uid and gid UNPRIVILEGED, no groups.
 AS_USER_PROGRAM = _as_user_program()
+
+#: prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); exit(result): status 1 or 0, the no_new_privs bit (which
+#: execve keeps and nothing clears, so the bit of whoever runs it). The unused arguments must be 0:
+#: r10 and r8 are zeroed first (xor r10d, r10d; xor r8d, r8d).
+NO_NEW_PRIVS_PROGRAM = executable(b"\x45\x31\xd2\x45\x31\xc0" + _call(X86_64_PRCTL, PR_GET_NO_NEW_PRIVS, 0, 0)
+                                  + _exit_with())
 
 
 def printf_octal(data: bytes) -> str:

@@ -16,10 +16,17 @@ from types import FrameType
 import psutil
 
 
-def unwind_on_sigterm() -> None:
-    """Make SIGTERM raise KeyboardInterrupt in this process (signals can be set from the main thread only)."""
+def unwind_on_sigterm(worker: bool = False) -> None:
+    """Make SIGTERM raise KeyboardInterrupt in this process (signals can be set from the main thread only).
+
+    A worker also takes SIGINT as Ctrl-C even when the run was started with SIGINT ignored (a
+    background job of a non-interactive shell, which CI scripts make): the SIGINT its controller
+    forwards on SIGTERM would otherwise be ignored, and the worker killed later with its containers.
+    """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        if worker and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:  # pragma: no cover - the leftover tests

@@ -68,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not is_worker(config):
         config.pluginmanager.register(Collector(config, state), COLLECTOR)
     if config.getoption("runtime"):
-        unwind_on_sigterm()
+        unwind_on_sigterm(worker=is_worker(config))
         try:
             _check_before_the_run(config, state)
         except EnvironmentProblem as problem:

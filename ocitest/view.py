@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -35,7 +36,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from .elf import AS_USER_PROGRAM, EUID_PROGRAM, UNPRIVILEGED, printf_octal
+from .config import EXCHANGE_DIR
+from .elf import AS_USER_PROGRAM, EUID_PROGRAM, NO_NEW_PRIVS_PROGRAM, UNPRIVILEGED, printf_octal
 from .errors import HarnessError
 from .host import Mount, parse_mountinfo
 from .host.processes import nsenter, parse_limits, parse_status, proc_limits, proc_status
@@ -158,6 +160,17 @@ class ProgramView:
         in whole seconds: the effect of the mount's access-time flags (noatime, relatime, nodiratime),
         which a sandbox kernel's mount table may not show."""
         raise NotImplementedError
+
+    def no_new_privs(self) -> bool:
+        """The program's no_new_privs bit (the NoNewPrivs line of its /proc status)."""
+        return self.status()["NoNewPrivs"] == "1"
+
+    def bind_mount(self, source: str, target: str) -> OSError | None:
+        """Bind ``source`` at ``target`` (made if missing) in the program's mount namespace; the error, or
+        None when it worked. Inside view only: there it shows what a mount table without propagation
+        fields cannot (an unbindable mount refuses to be bound, EINVAL); the host view reads propagation
+        from the kernel's own mountinfo."""
+        raise HarnessError("bind_mount is the inside view's: the host view reads propagation from mountinfo")
 
     def setuid_works(self, path: str) -> bool:
         """Put a set-user-ID root program at ``path`` (elf.EUID_PROGRAM) and run it as an unprivileged
@@ -446,6 +459,26 @@ class InsideView(ProgramView):
                                f"{answer.error('reading', path)}")
         before, after = answer.output.split()
         return int(before), int(after)
+
+    def no_new_privs(self) -> bool:
+        # Asked of the kernel the program runs on, by a program it starts (the bit is inherited and never
+        # cleared): gVisor's /proc status has no NoNewPrivs line. Elsewhere than x86_64, the line or nothing.
+        if platform.machine() != "x86_64":
+            if "NoNewPrivs" not in self.status():
+                unseen("no_new_privs flag", "its /proc/self/status has no NoNewPrivs line, and the prctl probe is "
+                                            f"x86_64 code (this host is {platform.machine()})")
+            return super().no_new_privs()
+        program = shlex.quote(f"{EXCHANGE_DIR}/no-new-privs-probe")
+        answer = self.ask(f"printf '{printf_octal(NO_NEW_PRIVS_PROGRAM)}' >{program} 2>&1 && chmod 755 {program} "
+                          f"2>&1 && {program}")
+        if answer.status not in (0, 1):
+            raise HarnessError(f"prctl(PR_GET_NO_NEW_PRIVS) in the program gave neither 0 nor 1: exit status "
+                               f"{answer.status} {answer.output.strip()}".rstrip())
+        return answer.status == 1
+
+    def bind_mount(self, source: str, target: str) -> OSError | None:
+        return self._act(f"mkdir -p {shlex.quote(target)} 2>&1 && mount --bind {shlex.quote(source)} "
+                         f"{shlex.quote(target)} 2>&1", f"binding {source} at", target)
 
     def setuid_works(self, path: str) -> bool:
         program, runner = shlex.quote(path), shlex.quote(f"{path}-as-user")

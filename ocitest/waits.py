@@ -7,6 +7,7 @@ descriptor with the time that remains.
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import time
@@ -81,6 +82,10 @@ class ExitReaper:
             return
         self._owned.append(fd)
         self._handlers[fd] = lambda: _reap_pidfd(fd)
+
+    def reap_on_exit(self, pidfd: int) -> None:
+        """Reap the process behind ``pidfd`` (kept open by its owner) when it exits."""
+        self._handlers[pidfd] = functools.partial(_reap_pidfd, pidfd)
 
     def add(self, pidfd: int, on_exit: Callable[[], object]) -> None:
         """Call ``on_exit`` when the process behind ``pidfd`` (kept open by its owner) exits."""

@@ -36,7 +36,7 @@ class LiveRun:
 
     @classmethod
     def start(cls, tmp_path: Path, *args: str, env: dict[str, str] | None = None,
-              private_tmp: bool = True, judge_all: bool = True) -> LiveRun:
+              private_tmp: bool = True, judge_all: bool = True, sigint_ignored: bool = False) -> LiveRun:
         """Start ``ocitest run ARGS --json tmp_path/report.json``; ``env`` is added to the environment.
 
         ``judge_all``: ``JUDGE_ALL`` goes first (a test's own ``--spec-version`` later wins); without
@@ -44,6 +44,9 @@ class LiveRun:
 
         ``private_tmp``: TMPDIR is a fresh folder under ``tmp_path`` (then also where bundles go,
         instead of a tmpfs: slower, but everything the run makes is in one known place).
+
+        ``sigint_ignored``: the run starts with SIGINT ignored, as a background job of a non-interactive
+        shell does (its workers inherit that).
         """
         tmpdir = tmp_path / "tmp"
         if private_tmp:
@@ -55,6 +58,7 @@ class LiveRun:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp_path,
             env={**os.environ, **(env or {}), **({"TMPDIR": str(tmpdir)} if private_tmp else {})},
             start_new_session=True,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
         )
         os.set_blocking(proc.stdout.fileno(), False)
         run = cls(proc, tmpdir, report)

@@ -54,3 +54,9 @@ def test_printf_octal_gives_the_bytes_back(tmp_path):
     out = tmp_path / "copy"
     subprocess.run(["busybox", "sh", "-c", f"printf '{elf.printf_octal(elf.EUID_PROGRAM)}' > {out}"], check=True)
     assert out.read_bytes() == elf.EUID_PROGRAM
+
+
+@pytest.mark.parametrize("wrapper, bit", [([], 0), (["setpriv", "--no-new-privs"], 1)])
+def test_the_no_new_privs_probe_exits_with_the_bit(wrapper, bit, tmp_path):
+    program = put(tmp_path / "nnp", elf.NO_NEW_PRIVS_PROGRAM, 0o755)
+    assert subprocess.run([*wrapper, program], timeout=30).returncode == bit

@@ -4,9 +4,11 @@ cgroup checks rely on, shown on lines the kernel writes (proc_pid_mountinfo(5)).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from ocitest.host import Mount, cgroup_layout, memberships, mounts_of, parse_mountinfo, process_cgroups
+from ocitest.host import Mount, cgroup_layout, helpers_of, memberships, mounts_of, parse_mountinfo, process_cgroups
 from ocitest.host.cgroups import HARNESS_LEAF, DelegatedLeaf
 
 #: A shared rootfs, a slave bind mount whose point has a space, a tmpfs with an SELinux context
@@ -64,3 +66,19 @@ def test_leaving_the_delegated_leaf_undoes_what_the_run_enabled_and_removes_the_
     assert (tmp_path / "cgroup.subtree_control").read_text() == "-memory -pids"
     assert (tmp_path / "cgroup.procs").read_text() == str(os.getpid())
     assert not (tmp_path / HARNESS_LEAF).exists()
+
+
+def test_a_helper_is_known_by_its_whole_bundle_argument(tmp_path):
+    """runsc's sandbox and gofer name their bundle (``--bundle DIR``, ``--bundle=DIR``): bundles/b1's
+    helpers are its own, not bundles/b10's, whose pidfds another container's teardown must not take."""
+    b1, b10 = str(tmp_path / "bundles" / "b1"), str(tmp_path / "bundles" / "b10")
+    waiting = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # until its stdin closes
+    spaced = subprocess.Popen([*waiting, "--bundle", b1], stdin=subprocess.PIPE)
+    joined = subprocess.Popen([*waiting, f"--bundle={b10}"], stdin=subprocess.PIPE)
+    try:
+        pids = [spaced.pid, joined.pid]
+        assert helpers_of("ocitest-x-1", b1, pids) == [spaced.pid]
+        assert helpers_of("ocitest-x-10", b10, pids) == [joined.pid]
+    finally:
+        for proc in (spaced, joined):
+            proc.communicate()

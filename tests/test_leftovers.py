@@ -10,13 +10,15 @@ import json
 import re
 import signal
 import subprocess
+import time
 
+import psutil
 import pytest
 
 from ocitest.rootfs import build_rootfs, find_busybox
 
 from . import leftovers
-from .conftest import needs_root_and
+from .conftest import BAD_RUNTIMES, needs_root_and
 from .live_run import LiveRun
 
 
@@ -59,6 +61,34 @@ def test_an_interrupted_run_leaves_nothing(tmp_path, signum, group, workers):
     report = run.report()
     assert report is not None and report["interrupted"] is True, run.output[-3000:]
     leftovers.assert_none("runc", run.pids, run.tmpdir, f"a run stopped by {signal.Signals(signum).name}")
+
+
+@needs_root_and("runc")
+def test_a_run_started_with_sigint_ignored_leaves_nothing_on_sigterm(tmp_path):
+    """A background job of a non-interactive shell (a CI script's `ocitest run ... &`) starts with SIGINT
+    ignored, and its xdist workers inherit that: the SIGINT the controller forwards on SIGTERM must still
+    stop a worker in the middle of a runtime call, or it stays there until xdist kills it, container and
+    all. The call here is a start that hangs (start_hangs_with_hooks), far longer than xdist waits."""
+    run = LiveRun.start(tmp_path, "--runtime", str(BAD_RUNTIMES / "start_hangs_with_hooks"), "--suite", "config",
+                        "-k", "hook", "--runtime-timeout", "120", "-n", "2", sigint_ignored=True)
+    hanging = False
+    for _ in range(1200):  # up to about 2 minutes for the first hook check to reach its start
+        hanging = any(p.name() == "sleep" for p in descendants(run.proc.pid))
+        if hanging or run.proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert hanging, f"no start hung: this case proved nothing: {run.output[-3000:]}"
+    run.signal(signal.SIGTERM, group=False)
+    code = run.finish(180)
+    assert code == 2, f"an interrupted run exits 2, got {code}: {run.output[-3000:]}"
+    leftovers.assert_none("runc", run.pids, run.tmpdir, "a run started with SIGINT ignored, stopped by SIGTERM")
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
 
 
 @needs_root_and("runc")

@@ -27,6 +27,9 @@ BREAKS = {
     "access_times": ("what_mount8_gives and (relatime or nodiratime) and not norelatime",
                      {"config.mount-option-relatime", "config.mount-option-nodiratime"}),
     "nosuid": ("what_mount8_gives and nosuid", {"config.mount-option-nosuid"}),
+    "no_new_privs": ("test_no_new_privileges_sets_the_flag", {"config.no-new-privileges"}),
+    "unbindable": ("sets_the_mount_propagation and unbindable",
+                   {"config.mount-option-unbindable", "config.mount-option-runbindable"}),
 }
 ALL = " or ".join(f"({selection})" for selection, _ in BREAKS.values())
 

@@ -62,10 +62,12 @@ def helpers_of(container_id: str, bundle: str, candidates: Iterable[int]) -> lis
     for pid in candidates:
         try:
             cgroups = Path(f"/proc/{pid}/cgroup").read_text()
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
         except OSError:
             continue
-        if f"/{container_id}\n" in cgroups or f"/{container_id}/" in cgroups or bundle in argv:
+        # The bundle as a whole argument (``--bundle DIR`` or ``--bundle=DIR``): bundles/b1 is not bundles/b10.
+        names_bundle = any(arg == bundle or arg.endswith(f"={bundle}") for arg in argv)
+        if f"/{container_id}\n" in cgroups or f"/{container_id}/" in cgroups or names_bundle:
             found.append(pid)
     return found
 

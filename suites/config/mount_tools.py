@@ -61,6 +61,18 @@ LINUX_FLAGS = frozenset({"ro", "rw", "nosuid", "nodev", "noexec", "noatime", "no
                          "sync", "dirsync", "mand", "lazytime"})
 
 
+def grant(bundle, *capabilities: str) -> None:
+    """Give the program ``capabilities`` for a probe it runs itself under the inside view: CAP_MKNOD to
+    make the device probe's node, CAP_SETUID and CAP_SETGID to become the unprivileged user of the
+    set-user-ID probe, CAP_SYS_ADMIN to bind a mount elsewhere (the host view does those from the host
+    or reads the fact from the kernel, and needs none of them)."""
+    caps = bundle.config["process"].setdefault("capabilities", {})
+    for kind in ("bounding", "permitted", "effective"):
+        for capability in capabilities:
+            if capability not in caps.setdefault(kind, []):
+                caps[kind].append(capability)
+
+
 def shown_flags(container) -> frozenset[str] | None:
     """The flags the program's mount table can show: None (all of them) when the host reads the kernel's
     own mountinfo of the program (host view); under the inside view, whose table is a sandbox kernel's

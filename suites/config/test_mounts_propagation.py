@@ -12,13 +12,14 @@ the host.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ocitest import needs, provisions, requirement, unseen
+from ocitest import EXCHANGE_DIR, needs, provisions, requirement, unseen
 from ocitest.host import Mount
 
 from .mount_tools import (
@@ -28,6 +29,7 @@ from .mount_tools import (
     add_mount,
     container_mounts,
     created,
+    grant,
     host_tree,
     mounts_at,
     submount_points,
@@ -128,6 +130,11 @@ PROPAGATION = {
 }
 
 
+#: The options a program can see from inside by their effect when its mount table shows no
+#: propagation (gVisor's): binding the mount elsewhere fails with EINVAL.
+UNBINDABLE = ("unbindable", "runbindable")
+
+
 @pytest.mark.parametrize("option", [pytest.param(o, marks=requirement(f"config.mount-option-{o}"))
                                     for o in PROPAGATION])
 @HOST_TREE
@@ -137,6 +144,8 @@ def test_propagation_option_sets_the_mount_propagation(option, new_container, ne
     dest = f"{MNT}/{option}"
     tree = host_tree(bundle)
     add_mount(bundle, dest, options, source=str(tree), fstype="bind")
+    if option in UNBINDABLE:  # the inside view's probe binds the mount itself
+        grant(bundle, "CAP_SYS_ADMIN")  # mount(2) in the program
     container, call = try_create(new_container, bundle)
     if call.failed and option in ("slave", "rslave"):
         plain = new_bundle()
@@ -150,7 +159,16 @@ def test_propagation_option_sets_the_mount_propagation(option, new_container, ne
     # mount itself has a propagation (the recursive form's submounts are judged by their mount
     # events, test_propagation_option_passes_mount_events_as_it_says).
     below = submount_points(dest) if recursive and shares_the_host_kernel(container) else []
-    if not shares_the_host_kernel(container) and not any(m.optional for m in container.view.mounts()):
+    shown = shares_the_host_kernel(container) or any(m.optional for m in container.view.mounts())
+    if option in UNBINDABLE and container.view.from_inside:
+        target = f"{EXCHANGE_DIR}/bind-probe"  # writable whatever root.readonly says
+        problem = container.view.bind_mount(dest, target)
+        assert problem is not None and problem.errno == errno.EINVAL, (
+            f"with options {options}, the program bound {dest} at {target}: "
+            f"{'it worked' if problem is None else repr(problem)}; an unbindable mount refuses (EINVAL)")
+        if not shown:
+            return  # judged by its effect: the table shows no propagation
+    if not shown:
         unseen("mount propagation", "its own mount table shows no propagation field (shared:N, master:N, "
                "unbindable) on any mount, so a private mount cannot be told from one whose propagation is not shown")
     points = [dest] + below

@@ -125,10 +125,13 @@ def break_config(case: str, path: str) -> None:
         for mount in config.get("mounts", []):
             options = [{"relatime": "strictatime"}.get(o, o) for o in mount.get("options", [])]
             mount["options"] = [o for o in options if o != "nodiratime"]
-    elif case == "nosuid":  # set-user-ID bits honoured on the check's mounts that ask for nosuid
+    elif case in ("nosuid", "unbindable"):  # the check's mounts lose that option (and its recursive form)
         for mount in config.get("mounts", []):
             if mount.get("destination", "").lstrip("/").startswith("mnt/ocitest"):
-                mount["options"] = [o for o in mount.get("options", []) if o != "nosuid"]
+                mount["options"] = [o for o in mount.get("options", []) if o not in (case, f"r{case}")]
+    elif case == "no_new_privs":  # the bit set where the config says false, and the other way round
+        process = config.get("process", {})
+        process["noNewPrivileges"] = not process.get("noNewPrivileges", False)
     elif case == "rlimits":
         for limit in config.get("process", {}).get("rlimits", []):
             limit["soft"] = limit["hard"]
