@@ -72,10 +72,13 @@ def test_a_helper_is_known_by_its_whole_bundle_argument(tmp_path):
     """runsc's sandbox and gofer name their bundle (``--bundle DIR``, ``--bundle=DIR``): bundles/b1's
     helpers are its own, not bundles/b10's, whose pidfds another container's teardown must not take."""
     b1, b10 = str(tmp_path / "bundles" / "b1"), str(tmp_path / "bundles" / "b10")
-    waiting = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # until its stdin closes
-    spaced = subprocess.Popen([*waiting, "--bundle", b1], stdin=subprocess.PIPE)
-    joined = subprocess.Popen([*waiting, f"--bundle={b10}"], stdin=subprocess.PIPE)
+    # Each says it is up (its command line is in place only once exec is done), then waits for its stdin.
+    waiting = [sys.executable, "-c", "import sys; print('up', flush=True); sys.stdin.read()"]
+    spaced = subprocess.Popen([*waiting, "--bundle", b1], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    joined = subprocess.Popen([*waiting, f"--bundle={b10}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
+        for proc in (spaced, joined):
+            assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
         pids = [spaced.pid, joined.pid]
         assert helpers_of("ocitest-x-1", b1, pids) == [spaced.pid]
         assert helpers_of("ocitest-x-10", b10, pids) == [joined.pid]
