@@ -468,9 +468,8 @@ class InsideView(ProgramView):
                 unseen("no_new_privs flag", "its /proc/self/status has no NoNewPrivs line, and the prctl probe is "
                                             f"x86_64 code (this host is {platform.machine()})")
             return super().no_new_privs()
-        program = shlex.quote(f"{EXCHANGE_DIR}/no-new-privs-probe")
-        answer = self.ask(f"printf '{printf_octal(NO_NEW_PRIVS_PROGRAM)}' >{program} 2>&1 && chmod 755 {program} "
-                          f"2>&1 && {program}")
+        program = f"{EXCHANGE_DIR}/no-new-privs-probe"
+        answer = self.ask(f"{{ {installing(program, NO_NEW_PRIVS_PROGRAM, 0o755)}; }} 2>&1 && {shlex.quote(program)}")
         if answer.status not in (0, 1):
             raise HarnessError(f"prctl(PR_GET_NO_NEW_PRIVS) in the program gave neither 0 nor 1: exit status "
                                f"{answer.status} {answer.output.strip()}".rstrip())
@@ -481,13 +480,19 @@ class InsideView(ProgramView):
                          f"{shlex.quote(target)} 2>&1", f"binding {source} at", target)
 
     def setuid_works(self, path: str) -> bool:
-        program, runner = shlex.quote(path), shlex.quote(f"{path}-as-user")
-        made = self.ask(f"{{ printf '{printf_octal(EUID_PROGRAM)}' >{program} && chmod 4755 {program} && "
-                        f"printf '{printf_octal(AS_USER_PROGRAM)}' >{runner} && chmod 755 {runner}; }} 2>&1")
+        runner = f"{path}-as-user"
+        made = self.ask(f"{{ {installing(path, EUID_PROGRAM, 0o4755)} && "
+                        f"{installing(runner, AS_USER_PROGRAM, 0o755)}; }} 2>&1")
         if not made.ok:
             raise HarnessError(f"the program could not write the set-user-ID probe: {made.error('writing', path)}")
-        ran = self.ask(f"{runner} {program} 2>&1")
+        ran = self.ask(f"{shlex.quote(runner)} {shlex.quote(path)} 2>&1")
         return self._ran_as_root(ran.status, ran.output)
+
+
+def installing(path: str, program: bytes, mode: int) -> str:
+    """A shell line by which the program writes ``program`` (elf.py) at ``path`` with ``mode`` itself."""
+    quoted = shlex.quote(path)
+    return f"printf '{printf_octal(program)}' >{quoted} && chmod {mode:o} {quoted}"
 
 
 def unseen(what: str, why: str) -> NoReturn:

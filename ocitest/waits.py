@@ -81,7 +81,7 @@ class ExitReaper:
         except OSError:
             return
         self._owned.append(fd)
-        self._handlers[fd] = lambda: _reap_pidfd(fd)
+        self.reap_on_exit(fd)
 
     def reap_on_exit(self, pidfd: int) -> None:
         """Reap the process behind ``pidfd`` (kept open by its owner) when it exits."""

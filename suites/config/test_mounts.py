@@ -259,8 +259,9 @@ def check_flag_option(kind: str, option: str, new_container, new_bundle) -> None
     what = f"a {kind} mount with options {entry['options']}"
     assert call.ok, f"create failed for {what}: {call.describe()}"
     mount = top_mount(container, dest)
-    check_access_times(container, option, kind, dest, expected)
-    check_setuid(container, option, kind, dest, expected)
+    concerned = concerned_flags(option, kind, expected)
+    check_access_times(container, option, kind, dest, expected, concerned)
+    check_setuid(container, option, kind, dest, expected, concerned)
     got = flag_view(mount)
     shown = shown_flags(container)
     if shown is None:
@@ -271,7 +272,6 @@ def check_flag_option(kind: str, option: str, new_container, new_bundle) -> None
     else:
         # A sandbox kernel's own mount table (gVisor's): only the flags it can show are compared;
         # what it shows of a superblock (its tmpfs's, its gofer's 9p options) is its own.
-        concerned = concerned_flags(option, kind, expected)
         if concerned and not concerned & shown and option not in EFFECTS and not concerned & EFFECT_FLAGS:
             unseen(f"`{'`/`'.join(sorted(concerned))}` on its mount",
                    f"its mount table ({container.view.how}) shows that flag on no mount, not even where the "
@@ -298,10 +298,12 @@ ACCESS_TIME_FLAGS = frozenset({"noatime", "relatime", "nodiratime"})
 DAY = 24 * 3600
 
 
-def check_access_times(container, option: str, kind: str, dest: str, expected: tuple[frozenset, frozenset]) -> None:
-    """The access-time flags ``option`` decides, by their effect (a sandbox kernel's mount table may not
-    show them; gVisor's shows none but ``noatime``): one read of a file or a folder on the mount updates
-    its access time or not, as the kernel does on the mount mount(8) makes with the same options.
+def check_access_times(container, option: str, kind: str, dest: str, expected: tuple[frozenset, frozenset],
+                       concerned: frozenset[str]) -> None:
+    """The access-time flags among those ``option`` decides (``concerned``), by their effect (a sandbox
+    kernel's mount table may not show them; gVisor's shows none but ``noatime``): one read of a file or a
+    folder on the mount updates its access time or not, as the kernel does on the mount mount(8) makes
+    with the same options.
 
     * an access time a month old: every mode updates it but ``noatime`` (relatime updates one older
       than a day);
@@ -309,7 +311,7 @@ def check_access_times(container, option: str, kind: str, dest: str, expected: t
       neither ``relatime`` nor ``noatime`` (``strictatime``) updates it;
     * a folder's access time a month old, on listing it: kept by ``noatime`` and ``nodiratime``.
     """
-    concerned = concerned_flags(option, kind, expected) & ACCESS_TIME_FLAGS
+    concerned = concerned & ACCESS_TIME_FLAGS
     flags, now = expected[0], int(time.time())
     month_ago = now - 30 * DAY
     # (what the probe reads, a folder?, its access time, its modification time, the flags that keep it)
@@ -331,11 +333,13 @@ def check_access_times(container, option: str, kind: str, dest: str, expected: t
         )
 
 
-def check_setuid(container, option: str, kind: str, dest: str, expected: tuple[frozenset, frozenset]) -> None:
-    """``nosuid``/``suid`` by their effect: a set-user-ID root program on the mount, run by an
-    unprivileged user, runs as root unless the mount mount(8) makes has ``nosuid``. The probe is x86_64
-    machine code (ocitest/elf.py); elsewhere only the mount table judges the flag."""
-    if "nosuid" not in concerned_flags(option, kind, expected):
+def check_setuid(container, option: str, kind: str, dest: str, expected: tuple[frozenset, frozenset],
+                 concerned: frozenset[str]) -> None:
+    """``nosuid``/``suid`` by their effect, where ``option`` decides ``nosuid`` (``concerned``): a set-user-ID
+    root program on the mount, run by an unprivileged user, runs as root unless the mount mount(8) makes
+    has ``nosuid``. The probe is x86_64 machine code (ocitest/elf.py); elsewhere only the mount table
+    judges the flag."""
+    if "nosuid" not in concerned:
         return
     if platform.machine() != "x86_64":
         if container.view.from_inside:
