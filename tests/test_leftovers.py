@@ -73,7 +73,7 @@ def test_a_run_started_with_sigint_ignored_leaves_nothing_on_sigterm(tmp_path):
                         "-k", "hook", "--runtime-timeout", "120", "-n", "2", sigint_ignored=True)
     hanging = False
     for _ in range(1200):  # up to about 2 minutes for the first hook check to reach its start
-        hanging = any(p.name() == "sleep" for p in descendants(run.proc.pid))
+        hanging = "sleep" in names(descendants(run.proc.pid))
         if hanging or run.proc.poll() is not None:
             break
         time.sleep(0.1)
@@ -89,6 +89,17 @@ def descendants(pid: int) -> list[psutil.Process]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+
+
+def names(processes: list[psutil.Process]) -> set[str]:
+    """The names of those still there (a process of the run may end between listing and asking)."""
+    found = set()
+    for process in processes:
+        try:
+            found.add(process.name())
+        except psutil.NoSuchProcess:
+            pass
+    return found
 
 
 @needs_root_and("runc")
